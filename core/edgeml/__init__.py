@@ -1,0 +1,26 @@
+"""edgeml: a build system for TinyML.
+
+The public API for plugin authors is what this module exports; everything
+else in the package may change between minor versions.
+"""
+
+__version__ = "0.1.0"
+
+from edgeml.artifacts import (  # noqa: E402
+    CompressedModel, Deliverable, DeviceRun, FeatureSet, Figure, QuantParams, TrainedModel,
+)
+from edgeml.components import MODEL_KINDS, TASKS, App, Backend, Check, Compressor  # noqa: E402
+from edgeml.errors import (  # noqa: E402
+    BudgetError, ConfigError, DataError, EdgeMLError, IncompatibleError, PluginError, StageOrderError,
+)
+from edgeml.plugins import hookimpl  # noqa: E402
+from edgeml.progress import Progress  # noqa: E402
+from edgeml.run import RunInfo, StageContext, StageRecord, ValidationInput  # noqa: E402
+from edgeml.targets import TargetProfile  # noqa: E402
+
+__all__ = [
+    "App", "Backend", "BudgetError", "Check", "CompressedModel", "Compressor", "ConfigError", "DataError",
+    "Deliverable", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
+    "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
+    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "hookimpl", "__version__",
+]

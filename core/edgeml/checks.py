@@ -1,0 +1,60 @@
+"""Core's own validate checks: budget, parity, accuracy cost of compression.
+
+Registered like any plugin (name ``edgeml.checks``); other plugins add theirs
+through the same ``edgeml_validate`` hook.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from edgeml import metrics as scoring
+from edgeml.components import Check
+from edgeml.run import ValidationInput
+from edgeml.targets import kib
+
+hookimpl = pluggy.HookimplMarker("edgeml")
+
+
+@hookimpl
+def edgeml_validate(validation: ValidationInput) -> list[Check]:
+    v, t, d = validation, validation.target, validation.deliverable
+    vcfg = v.config.get("validate", {}) or {}
+    checks = []
+    for label, key, need, allow in (("RAM", "ram", d.ram_bytes, t.ram_budget_bytes),
+                                    ("flash", "flash", d.flash_bytes, t.flash_budget_bytes)):
+        ok = need.value <= allow
+        checks.append(Check(
+            name=f"budget.{key}", passed=ok,
+            message=f"{label}: model needs {kib(need.value)}, {t.name} allows {kib(allow)}"
+                    + ("" if ok else f" ({getattr(t, 'model_' + key + '_share'):.0%} of {kib(getattr(t, key + '_bytes'))}):"
+                       " shrink the model or pick a larger target"),
+            figures={"need_bytes": int(need.value), "allow_bytes": int(allow), "method": need.method}))
+
+    par = scoring.parity(v.compressed.test_outputs, v.device.test_outputs)
+    exact_required = bool(vcfg.get("require_bit_exact", True))
+    checks.append(Check(
+        name="parity.device", passed=par["bit_exact"], blocking=exact_required,
+        message=(f"device outputs equal {v.compressed.reference} bit for bit on {par['compared']} test inputs"
+                 if par["bit_exact"] else
+                 f"device outputs differ from {v.compressed.reference} on {par['mismatches']} of {par['compared']} "
+                 f"test inputs (max diff {par['max_abs_diff']:g}, {par['argmax_disagreements']} argmax flips): "
+                 "the backend does not reproduce the reference arithmetic"),
+        figures=par))
+
+    prim = scoring.primary(v.task)
+    max_drop = float(vcfg.get("max_int8_drop", 0.02))
+    drop = v.scores["float"][prim] - v.scores["int8"][prim]
+    checks.append(Check(
+        name="accuracy.compression", passed=drop <= max_drop,
+        message=f"{prim} drops {drop * 100:.2f} points from float to int8 (allowed {max_drop * 100:.2f})"
+                + ("" if drop <= max_drop else ": use more calibration samples or quantization-aware training"),
+        figures={"float": v.scores["float"][prim], "int8": v.scores["int8"][prim], "drop": drop}))
+
+    max_ms = vcfg.get("max_latency_ms")
+    if max_ms is not None and v.latency_cycles is not None:
+        ms = v.latency_cycles / t.clock_hz * 1000
+        checks.append(Check(name="budget.latency", passed=ms <= float(max_ms),
+                            message=f"latency: {ms:.2f} ms per inference, budget {float(max_ms):.2f} ms",
+                            figures={"ms": ms, "budget_ms": float(max_ms)}))
+    return checks

@@ -1,0 +1,168 @@
+"""The ``edgeml`` command line: run, stage, plugins, targets, config.
+
+Heavy libraries are never imported here: ``edgeml --help``, ``plugins`` and
+``targets`` answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import Sequence
+
+from edgeml.errors import EdgeMLError
+
+STAGE_NAMES = ("sense", "preprocess", "train", "compress", "export", "validate")
+
+EPILOG = """examples:
+  edgeml run app=kws target=cortex-m4          compose with Hydra overrides and build all six stages
+  edgeml run --recipe go-cortex-m4 seed=1      a named recipe from pipelines/, plus overrides
+  edgeml stage train --recipe go-cortex-m4     one stage (what dvc.yaml calls)
+  edgeml plugins                               installed plugins and what each provides
+  edgeml targets                               target profiles and their budgets
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgeml", description="Build a verified, budget-checked TinyML deliverable.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def build_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--recipe", help="a named recipe from pipelines/ (its overrides come first)")
+        sp.add_argument("--no-progress", action="store_true", help="no progress display")
+        sp.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+        sp.add_argument("overrides", nargs="*", help="Hydra overrides such as app=kws target=cortex-m7 seed=3")
+
+    r = sub.add_parser("run", help="compose the config and run all stages (cached ones are skipped)")
+    build_args(r)
+    r.add_argument("--force", action="store_true", help="re-run every stage even if cached")
+    s = sub.add_parser("stage", help="run one stage with the same config (for dvc.yaml)")
+    s.add_argument("name", choices=STAGE_NAMES)
+    build_args(s)
+    c = sub.add_parser("config", help="print the composed config")
+    build_args(c)
+    sub.add_parser("plugins", help="list installed plugins and what each provides")
+    t = sub.add_parser("targets", help="list target profiles with their budgets")
+    t.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def _compose(args: argparse.Namespace):
+    from edgeml.config import compose, load_recipe, project_root
+    from edgeml.plugins import load_registry
+
+    registry = load_registry()
+    root = project_root()
+    overrides = list(args.overrides)
+    if args.recipe:
+        overrides = load_recipe(root, args.recipe).overrides + overrides
+    return compose(overrides, registry, root)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from edgeml import orchestrator
+    from edgeml.progress import Progress
+    from edgeml.report import summary_table
+
+    bc = _compose(args)
+    progress = Progress(enabled=not args.no_progress and bool(bc.config.get("progress", True)))
+    stages = [args.name] if args.command == "stage" else None
+    mode = "stage" if args.command == "stage" else "run"
+    progress.message(f"edgeml: {bc.app.name} on {bc.target.name} via {bc.backend.name} -> {bc.build_dir}")
+    try:
+        _, report = orchestrator.run(bc, stages=stages, mode=mode, progress=progress,
+                                     force=getattr(args, "force", False))
+    except EdgeMLError:
+        report_path = bc.build_dir / "report.json"
+        if report_path.is_file() and (stages is None or "validate" in stages):
+            from edgeml.artifacts import read_json
+            print(summary_table(read_json(report_path)))
+        raise
+    if report is not None:
+        print(summary_table(report))
+        print(f"  report  {bc.build_dir / 'report.json'}")
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from omegaconf import OmegaConf
+
+    bc = _compose(args)
+    print(OmegaConf.to_yaml(bc.config), end="")
+    print(f"# build_dir: {bc.build_dir}\n# compressor: {bc.compressor.name}")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from edgeml.plugins import load_registry
+
+    for info in load_registry().plugins():
+        provides = "; ".join(f"{kind}: {', '.join(items)}" for kind, items in info.provides.items()) or "-"
+        print(f"{info.name:<16} {info.distribution} {info.version}")
+        print(f"{'':<16} provides  {provides}")
+        print(f"{'':<16} hooks     {', '.join(info.hooks)}")
+    return 0
+
+
+def _cmd_targets(args: argparse.Namespace) -> int:
+    import json
+
+    from edgeml.config import load_targets, project_root
+    from edgeml.plugins import load_registry
+    from edgeml.targets import kib
+
+    targets = load_targets(project_root(), load_registry())
+    if args.json:
+        print(json.dumps([{"name": t.name, "core": t.core, "clock_hz": t.clock_hz, "ram_bytes": t.ram_bytes,
+                           "flash_bytes": t.flash_bytes, "ram_budget_bytes": t.ram_budget_bytes,
+                           "flash_budget_bytes": t.flash_budget_bytes, "active_mw": t.active_mw}
+                          for t in targets], indent=2))
+        return 0
+    head = f"{'target':<15} {'core':<14} {'clock':>8} {'RAM':>9} {'model RAM':>10} {'flash':>10} {'model flash':>12} {'power':>9}"
+    print(head)
+    for t in targets:
+        print(f"{t.name:<15} {t.core:<14} {t.clock_hz / 1e6:>5.0f} MHz {kib(t.ram_bytes):>9} "
+              f"{kib(t.ram_budget_bytes):>10} {kib(t.flash_bytes):>10} {kib(t.flash_budget_bytes):>12} "
+              f"{t.active_mw:>6.1f} mW")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from edgeml import __version__
+        print(f"edgeml {__version__}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    handlers = {"run": _cmd_build, "stage": _cmd_build, "config": _cmd_config,
+                "plugins": _cmd_plugins, "targets": _cmd_targets}
+    verbose = args.verbose or os.environ.get("EDGEML_VERBOSE") == "1"
+    try:
+        return handlers[args.command](args)
+    except EdgeMLError as exc:
+        if verbose:
+            traceback.print_exc()
+        print(f"edgeml: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeml: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in a plugin or in edgeml: one line, traceback on request
+        if verbose:
+            traceback.print_exc()
+        where = f" in stage '{exc.__edgeml_stage__}'" if hasattr(exc, "__edgeml_stage__") else ""
+        print(f"edgeml: error{where}: {type(exc).__name__}: {exc} (re-run with --verbose for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

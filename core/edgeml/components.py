@@ -1,0 +1,112 @@
+"""The objects plugins register: apps, compressors, backends, and the checks they return.
+
+Subclass these and return instances from the registration hooks in
+:mod:`edgeml.hookspecs`. Stage methods are pure in the Kedro sense: they read
+their inputs from the :class:`~edgeml.run.StageContext` and write only into
+``ctx.out_dir``; core writes the manifest, hashes the outputs and decides
+whether the stage runs at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edgeml.artifacts import CompressedModel, Deliverable, DeviceRun, FeatureSet, TrainedModel
+    from edgeml.run import StageContext
+
+#: Model kinds the contract knows. A plugin may train another kind if some
+#: compressor accepts it; these three have built-in or planned compressors.
+MODEL_KINDS = ("keras", "torch", "sklearn")
+
+#: Tasks an app may declare; they select how outputs are scored.
+TASKS = ("classification", "anomaly")
+
+
+class _Named:
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    description: ClassVar[str] = ""
+
+
+class App(_Named):
+    """One application: how to get data, make features and train a float model.
+
+    Class attributes to set:
+
+    * ``name``: the ``app=`` choice; config lives in ``app/NAME.yaml``.
+    * ``task``: one of :data:`TASKS`.
+    * ``model_kinds``: kinds ``train`` can return, preferred first.
+    """
+
+    task: ClassVar[str] = "classification"
+    model_kinds: ClassVar[tuple[str, ...]] = ()
+
+    def sense(self, ctx: StageContext) -> dict[str, float]:
+        """Acquire raw labelled data into ``ctx.out_dir`` (generate it, or read
+        ``app.data_dir``). Return a few metrics (counts per split and class).
+        Missing or corrupt input files raise :class:`edgeml.DataError` naming
+        the file."""
+        raise NotImplementedError
+
+    def preprocess(self, ctx: StageContext) -> FeatureSet:
+        """Turn the sense stage's raw data (``ctx.input_dir("sense")``) into a
+        :class:`FeatureSet` whose ``spec`` says how to compute the features on
+        the device."""
+        raise NotImplementedError
+
+    def train(self, ctx: StageContext, features: FeatureSet) -> TrainedModel:
+        """Train a float model, save it under ``ctx.out_dir`` and return a
+        :class:`TrainedModel` with its scores on the test split."""
+        raise NotImplementedError
+
+
+class Compressor(_Named):
+    """Turns a trained model of one of ``input_kinds`` into ``output_format``."""
+
+    input_kinds: ClassVar[tuple[str, ...]] = ()
+    output_format: ClassVar[str] = ""
+
+    def compress(self, ctx: StageContext, model: TrainedModel, features: FeatureSet) -> CompressedModel:
+        """Compress ``model`` (its file is ``ctx.input_dir("train") / model.path``),
+        save the result under ``ctx.out_dir`` and return it with the reference
+        runtime's raw outputs on the test split. Config: ``ctx.config.compress``."""
+        raise NotImplementedError
+
+
+class Backend(_Named):
+    """Turns a compressed model into a deliverable for a target, and runs it."""
+
+    accepts: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, ctx_config: Any, target: Any) -> None:
+        """Optional: refuse a target this backend cannot serve by raising
+        :class:`edgeml.IncompatibleError`. Called at composition time."""
+
+    def export(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> Deliverable:
+        """Write the deliverable (sources, headers, memory plan) into
+        ``ctx.out_dir``; the model file is ``ctx.input_dir("compress") / model.path``."""
+        raise NotImplementedError
+
+    def run(self, ctx: StageContext, deliverable: Deliverable, model: CompressedModel,
+            features: FeatureSet) -> DeviceRun:
+        """Run the exported deliverable (in ``ctx.input_dir("export")``) on the
+        whole test split in its own runtime and return the raw outputs, for
+        parity against ``model.test_outputs``."""
+        raise NotImplementedError
+
+
+@dataclass
+class Check:
+    """One validation result. ``blocking`` failures fail the build."""
+
+    name: str
+    passed: bool
+    message: str
+    blocking: bool = True
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "message": self.message,
+                "blocking": self.blocking, "figures": self.figures}

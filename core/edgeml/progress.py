@@ -1,0 +1,57 @@
+"""A dependency-free progress display on stderr.
+
+On a terminal it redraws one line; in logs (CI, DVC) it prints a line at each
+10 % step so long work shows signs of life without flooding the output.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, stream: TextIO | None = None, enabled: bool = True, prefix: str = ""):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.prefix = prefix
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last_step = -1
+        self._task = ""
+        self._t0 = time.monotonic()
+
+    def child(self, prefix: str) -> "Progress":
+        return Progress(self.stream, self.enabled, prefix)
+
+    def message(self, text: str) -> None:
+        """Print one line (ends any in-place line first)."""
+        if not self.enabled:
+            return
+        if self._tty and self._task:
+            self.stream.write("\n")
+            self._task = ""
+        self.stream.write(f"{self.prefix}{text}\n")
+        self.stream.flush()
+
+    def update(self, done: int, total: int, task: str) -> None:
+        """Report ``done`` of ``total`` units of ``task``."""
+        if not self.enabled or total <= 0:
+            return
+        frac = min(1.0, done / total)
+        elapsed = time.monotonic() - self._t0 if task == self._task else 0.0
+        if task != self._task:
+            self._task, self._last_step, self._t0 = task, -1, time.monotonic()
+        if self._tty:
+            bar = "#" * int(frac * 20)
+            self.stream.write(f"\r{self.prefix}{task} [{bar:<20}] {done}/{total} {elapsed:5.1f}s")
+            if done >= total:
+                self.stream.write("\n")
+                self._task = ""
+        else:
+            step = int(frac * 10)
+            if step == self._last_step:
+                return
+            self._last_step = step
+            self.stream.write(f"{self.prefix}{task}: {done}/{total}\n")
+        self.stream.flush()

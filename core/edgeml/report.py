@@ -1,0 +1,85 @@
+"""report.json: every figure of a build with the method that produced it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from edgeml import metrics as scoring
+from edgeml.artifacts import DeviceRun
+from edgeml.components import Check
+from edgeml.targets import TargetProfile, kib
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edgeml.config import BuildConfig
+    from edgeml.run import ValidationInput
+
+REPORT_SCHEMA = "edgeml.report/1"
+
+
+def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None) -> dict[str, Any]:
+    """Cycles per inference: measured by the device run when it has them, else MACs x the core's cycles/MAC."""
+    if device is not None and device.cycles is not None:
+        cycles, method = float(device.cycles.value), device.cycles.method
+    elif target.latency_model is not None and macs > 0:
+        cpm = target.latency_model.cycles_per_mac
+        cycles = macs * cpm
+        method = (f"estimate: {macs} MACs x {cpm} cycles/MAC for {target.core} "
+                  f"({target.latency_model.source})")
+    else:
+        return {"ms": None, "cycles": None, "macs": int(macs),
+                "method": f"none: target '{target.name}' has no latency_model or the model reports no MACs"}
+    return {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(macs), "method": method}
+
+
+def build_report(bc: BuildConfig, vin: ValidationInput, latency: dict[str, Any], checks: list[Check]) -> dict[str, Any]:
+    prim = scoring.primary(vin.task)
+    target, deliverable = bc.target, vin.deliverable
+    par = scoring.parity(vin.compressed.test_outputs, vin.device.test_outputs)
+    fits = all(c.passed for c in checks if c.name.startswith("budget."))
+    energy = None if latency["ms"] is None else target.active_mw * latency["ms"]
+    return {
+        "schema": REPORT_SCHEMA,
+        "app": bc.app.name, "target": target.name, "backend": bc.backend.name,
+        "compressor": bc.compressor.name, "seed": int(bc.config.seed), "task": vin.task,
+        "classes": vin.features.classes, "primary_metric": prim,
+        "accuracy": {level: s.get("accuracy") for level, s in vin.scores.items()},
+        "metrics": vin.scores,
+        "memory": {
+            "flash_bytes": int(deliverable.flash_bytes.value), "flash_method": deliverable.flash_bytes.method,
+            "ram_bytes": int(deliverable.ram_bytes.value), "ram_method": deliverable.ram_bytes.method,
+            "flash_budget_bytes": target.flash_budget_bytes, "ram_budget_bytes": target.ram_budget_bytes,
+            "target_flash_bytes": target.flash_bytes, "target_ram_bytes": target.ram_bytes,
+        },
+        "latency": latency,
+        "energy_uj": energy,
+        "energy_method": None if energy is None else
+        f"{target.active_mw} mW active power x latency ({target.power_source or 'target profile'})",
+        "parity": par | {"reference": vin.compressed.reference, "device": vin.device.method},
+        "fits": fits,
+        "passed": all(c.passed for c in checks if c.blocking),
+        "checks": [c.to_json() for c in checks],
+    }
+
+
+def failures(report: dict[str, Any]) -> list[str]:
+    return [c["message"] for c in report.get("checks", []) if c["blocking"] and not c["passed"]]
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    """A short human table of a report, for the terminal."""
+    m, lat, acc = report["memory"], report["latency"], report["accuracy"]
+    fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    rows = [
+        ("build", f"{report['app']} on {report['target']} via {report['backend']} (seed {report['seed']})"),
+        (report["primary_metric"], f"float {fmt(acc.get('float'))}  int8 {fmt(acc.get('int8'))}  "
+                                   f"device {fmt(acc.get('device'))}"),
+        ("flash", f"{kib(m['flash_bytes'])} of {kib(m['flash_budget_bytes'])} allowed  [{m['flash_method']}]"),
+        ("RAM", f"{kib(m['ram_bytes'])} of {kib(m['ram_budget_bytes'])} allowed  [{m['ram_method']}]"),
+        ("latency", "-" if lat["ms"] is None else f"{lat['ms']:.2f} ms, {lat['cycles']:.0f} cycles  [{lat['method']}]"),
+        ("energy", "-" if report["energy_uj"] is None else f"{report['energy_uj']:.1f} uJ per inference"),
+        ("parity", f"{'bit-exact' if report['parity']['bit_exact'] else 'MISMATCH'}: "
+                   f"{report['parity']['mismatches']} of {report['parity']['compared']} outputs differ"),
+        ("verdict", "PASS" if report["passed"] else "FAIL: " + "; ".join(failures(report))),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)

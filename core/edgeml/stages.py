@@ -1,0 +1,124 @@
+"""Core's side of the six stages: call the selected plugin, persist its typed result.
+
+Each function takes a :class:`StageContext` and the :class:`BuildConfig` and
+returns the stage's metrics. Only validate does more than delegate: it
+compares runtimes, estimates latency, gathers checks and writes the report.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from edgeml import metrics as scoring
+from edgeml.artifacts import CompressedModel, Deliverable, FeatureSet, TrainedModel, write_json
+from edgeml.config import BuildConfig
+from edgeml.errors import PluginError
+from edgeml.report import build_report, estimate_latency
+from edgeml.run import StageContext, ValidationInput
+
+STAGES = ("sense", "preprocess", "train", "compress", "export", "validate")
+
+#: The config each stage reads (besides its upstream artifacts). A change in
+#: any of these re-runs the stage; dvc.yaml's ``params`` mirror this table.
+STAGE_PARAMS: dict[str, tuple[str, ...]] = {
+    "sense": ("seed", "app.name", "app.data_dir", "app.sense"),
+    "preprocess": ("app.preprocess",),
+    "train": ("seed", "app.train", "target"),
+    "compress": ("seed", "compress"),
+    "export": ("backend", "target"),
+    "validate": ("validate", "target"),
+}
+
+
+def _expect(obj: object, cls: type, who: str, method: str) -> None:
+    if not isinstance(obj, cls):
+        raise PluginError(f"{who}.{method}() returned {type(obj).__name__}, not edgeml.{cls.__name__}: fix the plugin")
+
+
+def sense(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    result = bc.app.sense(ctx) or {}
+    return {k: float(v) for k, v in result.items()}
+
+
+def preprocess(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    fs = bc.app.preprocess(ctx)
+    _expect(fs, FeatureSet, f"app '{bc.app.name}'", "preprocess")
+    fs.save(ctx.out_dir)
+    out = {f"n_{s}": float(len(fs.y[s])) for s in fs.y}
+    out["n_features"] = float(np.prod(fs.input_shape))
+    return out
+
+
+def train(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    features = FeatureSet.load(ctx.input_dir("preprocess"))
+    model = bc.app.train(ctx, features)
+    _expect(model, TrainedModel, f"app '{bc.app.name}'", "train")
+    if model.kind not in bc.app.model_kinds:
+        raise PluginError(f"app '{bc.app.name}' trained a '{model.kind}' model but declares {bc.app.model_kinds}: "
+                          "add the kind to App.model_kinds")
+    model.metrics.update({f"test.{k}": v for k, v in scoring.score(
+        bc.app.task, features.y["test"], model.test_outputs, features.classes).items()})
+    model.save(ctx.out_dir)
+    return dict(model.metrics)
+
+
+def compress(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    features = FeatureSet.load(ctx.input_dir("preprocess"))
+    trained = TrainedModel.load(ctx.input_dir("train"))
+    model = bc.compressor.compress(ctx, trained, features)
+    _expect(model, CompressedModel, f"compressor '{bc.compressor.name}'", "compress")
+    model.metrics.update({f"test.{k}": v for k, v in scoring.score(
+        bc.app.task, features.y["test"], model.dequantized_outputs(), features.classes).items()})
+    model.metrics["macs"] = float(model.macs)
+    model.save(ctx.out_dir)
+    return dict(model.metrics)
+
+
+def export(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    features = FeatureSet.load(ctx.input_dir("preprocess"))
+    model = CompressedModel.load(ctx.input_dir("compress"))
+    deliverable = bc.backend.export(ctx, model, features)
+    _expect(deliverable, Deliverable, f"backend '{bc.backend.name}'", "export")
+    missing = [f for f in deliverable.files if not (ctx.out_dir / f).is_file()]
+    if missing:
+        raise PluginError(f"backend '{bc.backend.name}' lists files it did not write: {', '.join(missing)}")
+    deliverable.save(ctx.out_dir)
+    return {"flash_bytes": float(deliverable.flash_bytes.value), "ram_bytes": float(deliverable.ram_bytes.value)}
+
+
+def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
+    features = FeatureSet.load(ctx.input_dir("preprocess"))
+    trained = TrainedModel.load(ctx.input_dir("train"))
+    model = CompressedModel.load(ctx.input_dir("compress"))
+    deliverable = Deliverable.load(ctx.input_dir("export"))
+    device = bc.backend.run(ctx, deliverable, model, features)
+    np.save(ctx.out_dir / "device_outputs.npy", np.asarray(device.test_outputs))
+    task, classes, y = bc.app.task, features.classes, features.y["test"]
+    dequant = device.test_outputs
+    if model.output_quant is not None:
+        dequant = (np.asarray(device.test_outputs, np.float32) - model.output_quant.zero_point) * model.output_quant.scale
+    scores = {
+        "float": scoring.score(task, y, trained.test_outputs, classes),
+        "int8": scoring.score(task, y, model.dequantized_outputs(), classes),
+        "device": scoring.score(task, y, dequant, classes),
+    }
+    latency = estimate_latency(model.macs, bc.target, device)
+    vin = ValidationInput(config=ctx.config, target=bc.target, task=task, features=features, trained=trained,
+                          compressed=model, deliverable=deliverable, device=device,
+                          latency_cycles=latency["cycles"], scores=scores)
+    checks = [c for result in bc.registry.pm.hook.edgeml_validate(validation=vin) for c in (result or [])]
+    report = build_report(bc, vin, latency, checks)
+    write_json(ctx.out_dir / "report.json", report)
+    prim = scoring.primary(task)
+    return {f"{level}.{prim}": s[prim] for level, s in scores.items()} | {
+        "parity.mismatches": float(report["parity"]["mismatches"]), "fits": float(report["fits"]),
+        "passed": float(report["passed"]), "latency_ms": float(report["latency"]["ms"] or 0.0),
+        "flash_bytes": float(report["memory"]["flash_bytes"]), "ram_bytes": float(report["memory"]["ram_bytes"])}
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[StageContext, BuildConfig], dict[str, float]]] = {
+    "sense": sense, "preprocess": preprocess, "train": train,
+    "compress": compress, "export": export, "validate": validate,
+}

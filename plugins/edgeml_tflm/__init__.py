@@ -1,0 +1,1 @@
+"""edgeml built-in plugin: tflm."""

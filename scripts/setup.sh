@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs edgeml and everything its built-in plugins need, from the package
+# registries only. Idempotent: a second run installs nothing new.
+#   bash scripts/setup.sh         the tool (edgeml run ...)
+#   bash scripts/setup.sh --dev   plus pytest and the test plugin package
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools: a C/C++ compiler checks the generated sources.
+if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq gcc g++ >/dev/null
+  else
+    echo "setup: gcc/g++ missing: install them (sudo apt-get install gcc g++) and re-run" >&2; exit 1
+  fi
+fi
+
+PY=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+# torch is pinned to the CPU build (2.13.0); a plain `torch` would pull a CUDA build of several GB.
+if [ "${1:-}" = "--dev" ]; then
+  "$PY" -m pip install -q -e ".[dev]"
+  "$PY" -m pip install -q -e tests/plugin_package --no-deps
+else
+  "$PY" -m pip install -q -e ".[all]"
+fi
+"$PY" -m pip check >/dev/null || { "$PY" -m pip check; exit 1; }
+echo "setup: edgeml $("$PY" -c 'import edgeml; print(edgeml.__version__)') ready ($(command -v edgeml))"

@@ -1,0 +1,1 @@
+"""A third-party edgeml plugin used by edgeml's tests: waveform classification."""
