@@ -217,7 +217,7 @@ class Deliverable:
     """What a backend's export leaves: files (relative to the export dir) and memory figures.
 
     ``flash_bytes`` and ``ram_bytes`` are figures with their method (e.g.
-    "TFLM arena bisected in the host interpreter"); validate compares them
+    "runtime arena bisected in the host interpreter"); validate compares them
     with the target's budget. ``entry_point`` names the C function a
     firmware calls.
     """

@@ -17,9 +17,9 @@ from edgeml.errors import EdgeMLError
 STAGE_NAMES = ("sense", "preprocess", "train", "compress", "export", "validate")
 
 EPILOG = """examples:
-  edgeml run app=kws target=cortex-m4          compose with Hydra overrides and build all six stages
-  edgeml run --recipe go-cortex-m4 seed=1      a named recipe from pipelines/, plus overrides
-  edgeml stage train --recipe go-cortex-m4     one stage (what dvc.yaml calls)
+  edgeml run app=APP target=cortex-m4          compose with Hydra overrides and build all six stages
+  edgeml run --recipe RECIPE seed=1            a named recipe from pipelines/, plus overrides
+  edgeml stage train --recipe RECIPE           one stage (what dvc.yaml calls)
   edgeml plugins                               installed plugins and what each provides
   edgeml targets                               target profiles and their budgets
 """
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--recipe", help="a named recipe from pipelines/ (its overrides come first)")
         sp.add_argument("--no-progress", action="store_true", help="no progress display")
         sp.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
-        sp.add_argument("overrides", nargs="*", help="Hydra overrides such as app=kws target=cortex-m7 seed=3")
+        sp.add_argument("overrides", nargs="*", help="Hydra overrides such as app=APP target=cortex-m7 seed=3")
 
     r = sub.add_parser("run", help="compose the config and run all stages (cached ones are skipped)")
     build_args(r)
@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the composed config")
     build_args(c)
     sub.add_parser("plugins", help="list installed plugins and what each provides")
+    d = sub.add_parser("dvc-yaml", help="print (or --write) dvc.yaml built from the recipes in pipelines/")
+    d.add_argument("--write", action="store_true", help="write dvc.yaml in the project root")
+    d.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml differs from the recipes")
     t = sub.add_parser("targets", help="list target profiles with their budgets")
     t.add_argument("--json", action="store_true", help="machine-readable output")
     return p
@@ -132,9 +135,24 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dvc(args: argparse.Namespace) -> int:
+    from edgeml import dvcfile
+    from edgeml.config import project_root
+    from edgeml.plugins import load_registry
+
+    return dvcfile.main(project_root(), load_registry(), write=args.write, check=args.check)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Hydra overrides (key=value) may sit anywhere among the flags.
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    args = parser.parse_args([a for a in argv if a not in overrides])
+    if hasattr(args, "overrides"):
+        args.overrides = overrides
+    elif overrides:
+        parser.error(f"'{args.command}' takes no overrides: {' '.join(overrides)}")
     if args.version:
         from edgeml import __version__
         print(f"edgeml {__version__}")
@@ -143,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"run": _cmd_build, "stage": _cmd_build, "config": _cmd_config,
-                "plugins": _cmd_plugins, "targets": _cmd_targets}
+                "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc}
     verbose = args.verbose or os.environ.get("EDGEML_VERBOSE") == "1"
     try:
         return handlers[args.command](args)

@@ -1,1 +1,1 @@
-"""edgeml built-in plugin: kws."""
+"""edgeml built-in plugin: kws, a keyword spotting app ("go" detector)."""

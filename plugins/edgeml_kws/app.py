@@ -1,0 +1,51 @@
+"""The ``kws`` app: spot a spoken keyword ("go") in one-second clips at 16 kHz.
+
+sense: synthetic speech from espeak-ng (default) or a Speech Commands folder
+(``app.data_dir``); preprocess: CMSIS-DSP MFCC, normalised with train-split
+constants; train: a small DS-CNN in Keras. Heavy libraries load inside the
+stage methods only.
+"""
+
+from __future__ import annotations
+
+from edgeml import App, FeatureSet, StageContext, TrainedModel
+from edgeml_kws.raw_dataset import SPLITS, RawDataset
+
+
+class KwsApp(App):
+    name = "kws"
+    version = "0.1.0"
+    description = "keyword spotting ('go'): espeak-ng or Speech Commands audio, CMSIS-DSP MFCC, DS-CNN"
+    task = "classification"
+    model_kinds = ("keras",)
+
+    def sense(self, ctx: StageContext) -> dict[str, float]:
+        if ctx.app.data_dir:
+            from edgeml_kws.speech_commands import SpeechCommandsReader
+
+            data = SpeechCommandsReader(ctx.app.data_dir, ctx.app.sense, ctx.seed).read(ctx.progress)
+        else:
+            from edgeml_kws.synth import SpeechGenerator
+
+            data = SpeechGenerator(ctx.app.sense, ctx.seed).generate(ctx.progress)
+        data.save(ctx.out_dir)
+        return data.counts()
+
+    def preprocess(self, ctx: StageContext) -> FeatureSet:
+        from edgeml_kws.mfcc import CmsisMfcc, MfccSettings, fit_normaliser, normalise
+
+        data = RawDataset.load(ctx.input_dir("sense"))
+        mfcc = CmsisMfcc(MfccSettings.from_config(ctx.app.preprocess, data.sample_rate))
+        raw = {s: mfcc.clips(data.audio[s], ctx.progress, f"MFCC {s} (CMSIS-DSP)") for s in SPLITS}
+        mean, std = fit_normaliser(raw["train"])
+        spec = mfcc.spec(int(data.audio["train"].shape[1]))
+        spec["normalisation"] = {"formula": "(mfcc[c] - mean[c]) / std[c] in float32, constants from the train split",
+                                 "mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+        spec["layout"] = "x[n, frame, coefficient, 1]"
+        x = {s: normalise(raw[s], mean, std)[..., None] for s in SPLITS}
+        return FeatureSet(x=x, y={s: data.labels[s] for s in SPLITS}, classes=data.classes, spec=spec)
+
+    def train(self, ctx: StageContext, features: FeatureSet) -> TrainedModel:
+        from edgeml_kws.training import train_dscnn
+
+        return train_dscnn(ctx, features)

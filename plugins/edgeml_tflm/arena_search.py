@@ -1,0 +1,69 @@
+"""The tensor arena, measured: the smallest size with which TFLM allocates and invokes the model.
+
+tflite-micro has no getter for the arena a model needs, and the recording
+allocator's printed total misses temporaries (tflite-micro issue 2738), so
+the arena is bisected with the real allocator: a size works if the
+interpreter allocates its tensors and completes one inference.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import edgeml
+
+from edgeml_tflm import host_interpreter
+
+
+@dataclass(frozen=True)
+class ArenaSearch:
+    measured_bytes: int     # smallest working multiple of the granularity
+    margin_bytes: int       # added for what the host cannot see (see params/backend/tflm.yaml)
+    arena_bytes: int        # measured + margin: EDGEML_TENSOR_ARENA_SIZE
+    granularity_bytes: int
+    probes: int
+    seconds: float
+
+
+def arena_works(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> bool:
+    """True if TFLM allocates the model's tensors in ``arena_bytes`` and invokes it once."""
+    try:
+        interpreter = host_interpreter.load(tflite_bytes, arena_bytes)
+        host_interpreter.invoke_one(interpreter, q_input)
+    except RuntimeError:
+        return False
+    return True
+
+
+def margin_for(measured: int, fraction: float, extra: int, granularity: int) -> int:
+    """``measured * fraction + extra``, rounded up to the granularity so the arena stays a multiple of it."""
+    return int(np.ceil((measured * fraction + extra) / granularity)) * granularity
+
+
+def find_arena(tflite_bytes: bytes, q_input: np.ndarray, upper: int, granularity: int,
+               margin_fraction: float, margin_bytes: int) -> ArenaSearch:
+    """Bisect over multiples of ``granularity`` in (0, ``upper``]; assumes a bigger arena never hurts."""
+    t0 = time.monotonic()
+    hi = -(-upper // granularity)   # units of granularity; hi works, lo fails (0 bytes trivially does)
+    lo, probes = 0, 1
+    with host_interpreter.captured_stderr() as err:
+        top_works = arena_works(tflite_bytes, hi * granularity, q_input)
+        while top_works and hi - lo > 1:
+            mid = (lo + hi) // 2
+            probes += 1
+            if arena_works(tflite_bytes, mid * granularity, q_input):
+                hi = mid
+            else:
+                lo = mid
+    if not top_works:
+        raise edgeml.EdgeMLError(
+            f"TFLM cannot allocate and invoke the model even with a {hi * granularity}-byte arena "
+            f"({err.last_lines()}): if an op is named, TFLM has no kernel for it, replace that layer; "
+            "otherwise raise backend.arena.search_max_bytes")
+    measured = hi * granularity
+    margin = margin_for(measured, margin_fraction, margin_bytes, granularity)
+    return ArenaSearch(measured_bytes=measured, margin_bytes=margin, arena_bytes=measured + margin,
+                       granularity_bytes=granularity, probes=probes, seconds=time.monotonic() - t0)

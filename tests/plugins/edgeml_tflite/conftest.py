@@ -1,0 +1,21 @@
+"""Session fixtures: the tiny build, and the compressor run on it once."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiny_keras_build import TinyBuild, make_tiny_build
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> TinyBuild:
+    return make_tiny_build(tmp_path_factory.mktemp("tflite-build"))
+
+
+@pytest.fixture(scope="session")
+def compressed(tiny):
+    """The compressor run once; returns (CompressedModel, its output dir)."""
+    from edgeml_tflite.compressor import TfliteInt8Compressor
+
+    ctx = tiny.ctx("compress")
+    return TfliteInt8Compressor().compress(ctx, tiny.trained, tiny.features), ctx.out_dir
