@@ -153,6 +153,24 @@ class QuantParams:
     zero_point: int
     dtype: str = "int8"
 
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Float to int8 the way TFLite's QUANTIZE op and C's ``roundf`` do it.
+
+        ``q = clip(round_half_away_from_zero(float32(x) / float32(scale)) + zero_point, -128, 127)``.
+        Reference runtime, device runtime and generated device code must all
+        use this one rule, or parity compares different inputs.
+        """
+        if self.dtype != "int8":
+            raise DataError(f"quantize supports int8 tensors, not {self.dtype}: add the rule for it in QuantParams")
+        x = np.asarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise DataError("features contain NaN or inf: fix the app's preprocess")
+        v = x / np.float32(self.scale)
+        # Round half away from zero without adding 0.5, which float32 can round up.
+        magnitude = np.floor(np.abs(v))
+        magnitude += (np.abs(v) - magnitude) >= 0.5
+        return np.clip(np.copysign(magnitude, v) + self.zero_point, -128, 127).astype(np.int8)
+
 
 @dataclass
 class CompressedModel:

@@ -43,6 +43,12 @@ class App(_Named):
     task: ClassVar[str] = "classification"
     model_kinds: ClassVar[tuple[str, ...]] = ()
 
+    def check(self, config: Any, target: Any) -> None:
+        """Optional: refuse a bad app config (``config.app``) or a target the
+        app cannot serve by raising :class:`edgeml.ConfigError` or
+        :class:`edgeml.IncompatibleError`. Called when the config is composed,
+        before any data is generated, so mistakes cost no time."""
+
     def sense(self, ctx: StageContext) -> dict[str, float]:
         """Acquire raw labelled data into ``ctx.out_dir`` (generate it, or read
         ``app.data_dir``). Return a few metrics (counts per split and class).
@@ -68,6 +74,9 @@ class Compressor(_Named):
     input_kinds: ClassVar[tuple[str, ...]] = ()
     output_format: ClassVar[str] = ""
 
+    def check(self, config: Any, target: Any) -> None:
+        """Optional: refuse a bad ``config.compress`` at composition time."""
+
     def compress(self, ctx: StageContext, model: TrainedModel, features: FeatureSet) -> CompressedModel:
         """Compress ``model`` (its file is ``ctx.input_dir("train") / model.path``),
         save the result under ``ctx.out_dir`` and return it with the reference
@@ -80,9 +89,10 @@ class Backend(_Named):
 
     accepts: ClassVar[tuple[str, ...]] = ()
 
-    def check(self, ctx_config: Any, target: Any) -> None:
-        """Optional: refuse a target this backend cannot serve by raising
-        :class:`edgeml.IncompatibleError`. Called at composition time."""
+    def check(self, config: Any, target: Any) -> None:
+        """Optional: refuse a bad ``config.backend`` or a target this backend
+        cannot serve by raising :class:`edgeml.IncompatibleError`. Called at
+        composition time."""
 
     def export(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> Deliverable:
         """Write the deliverable (sources, headers, memory plan) into

@@ -188,7 +188,8 @@ def check(cfg: DictConfig, registry: Registry, root: Path) -> BuildConfig:
     target = TargetProfile.from_config(OmegaConf.to_container(cfg.target, resolve=True))
     app, backend = registry.apps[app_name], registry.backends[backend_name]
     compressor = select_compressor(app, backend, registry, cfg.get("compress", {}).get("compressor"))
-    backend.check(cfg, target)
+    for component in (app, compressor, backend):
+        component.check(cfg, target)
     if not isinstance(cfg.get("seed"), int):
         raise ConfigError(f"seed={cfg.get('seed')!r} must be an integer")
     build_dir = cfg.get("build_dir") or f"builds/{app_name}-{target.name}-{backend_name}"

@@ -19,6 +19,25 @@ class KwsApp(App):
     task = "classification"
     model_kinds = ("keras",)
 
+    def check(self, config, target) -> None:
+        """Refuse a bad app config when it is composed, before any audio is made."""
+        from pathlib import Path
+
+        from edgeml import DataError
+        from edgeml_kws.mfcc import MfccSettings
+        from edgeml_kws.model import check_model_config
+        from edgeml_kws.synth import SpeechGenerator
+
+        app = config.app
+        if app.data_dir:
+            if not Path(str(app.data_dir)).is_dir():
+                raise DataError(f"app.data_dir={app.data_dir} is not a directory: point it at a Speech Commands "
+                                "folder (one subfolder of WAV files per word)")
+        else:
+            SpeechGenerator(app.sense, int(config.seed))
+        MfccSettings.from_config(app.preprocess, int(app.sense.sample_rate))
+        check_model_config(app.train)
+
     def sense(self, ctx: StageContext) -> dict[str, float]:
         if ctx.app.data_dir:
             from edgeml_kws.speech_commands import SpeechCommandsReader

@@ -20,6 +20,16 @@ from typing import Any
 from edgeml import ConfigError
 
 
+def check_model_config(cfg: Any) -> list:
+    """The per-block depthwise strides, after checking ``app.train.model`` is consistent."""
+    m = cfg.model
+    strides = list(m.get("block_strides") or [[1, 1]] * len(m.block_filters))
+    if len(strides) != len(m.block_filters):
+        raise ConfigError(f"app.train.model.block_strides has {len(strides)} entries for {len(m.block_filters)} "
+                          "blocks: give one [h, w] stride per entry of block_filters")
+    return strides
+
+
 def build_dscnn(input_shape: tuple[int, ...], n_classes: int, cfg: Any):
     """A Keras DS-CNN from ``app.train.model`` (filters, kernels, strides, dropout).
 
@@ -36,10 +46,7 @@ def build_dscnn(input_shape: tuple[int, ...], n_classes: int, cfg: Any):
                       name="conv0")(inputs)
     x = layers.BatchNormalization(name="conv0_bn")(x)
     x = layers.ReLU(name="conv0_relu")(x)
-    strides = list(m.get("block_strides") or [[1, 1]] * len(m.block_filters))
-    if len(strides) != len(m.block_filters):
-        raise ConfigError(f"app.train.model.block_strides has {len(strides)} entries for {len(m.block_filters)} "
-                          "blocks: give one [h, w] stride per entry of block_filters")
+    strides = check_model_config(cfg)
     for i, (filters, stride) in enumerate(zip(m.block_filters, strides), start=1):
         x = layers.DepthwiseConv2D((3, 3), strides=tuple(int(v) for v in stride), padding="same", use_bias=False,
                                    name=f"dw{i}")(x)

@@ -13,20 +13,6 @@ import edgeml
 
 
 
-def quantize_input(x: np.ndarray, quant: edgeml.QuantParams) -> np.ndarray:
-    """Float features to the model's int8 input, as TFLite's QUANTIZE op and C's ``roundf`` do it.
-
-    ``q = clip(round_half_away_from_zero(float32(x) / float32(scale)) + zero_point, -128, 127)``.
-    The rounding is done without adding 0.5 (which float32 can round up), so
-    the device-side code and this function agree on every value.
-    """
-    v = np.asarray(x, dtype=np.float32) / np.float32(quant.scale)
-    magnitude = np.floor(np.abs(v))
-    magnitude += (np.abs(v) - magnitude) >= 0.5
-    q = np.copysign(magnitude, v) + quant.zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
-
-
 def run_reference(tflite_bytes: bytes, input_quant: edgeml.QuantParams, x_test: np.ndarray,
                   progress: edgeml.Progress) -> np.ndarray:
     """Raw int8 outputs, one row per test example, from one-example invocations."""
@@ -41,7 +27,7 @@ def run_reference(tflite_bytes: bytes, input_quant: edgeml.QuantParams, x_test: 
                                f"{tuple(inp['shape'][1:])}: re-run preprocess and train together")
     if not np.isfinite(x_test).all():
         raise edgeml.DataError("the test split contains NaN or inf: fix the app's preprocess")
-    q = quantize_input(x_test, input_quant)
+    q = input_quant.quantize(x_test)
     n = len(q)
     rows = np.empty((n, *out["shape"][1:]), dtype=np.int8)
     step = max(1, n // 100)

@@ -22,7 +22,6 @@ from edgeml_tflm.golden_vectors import (TEST_VECTORS_HEADER, choose_vectors, sel
                                         selftest_source_name, test_vectors_header)
 from edgeml_tflm.inference_source import (MEMORY_PLAN_HEADER, ModelInterface, memory_plan_header, model_header,
                                           model_header_name, model_source, model_source_name)
-from edgeml_tflm.input_quantization import quantize_input
 from edgeml_tflm.model_array import HEADER as MODEL_DATA_HEADER
 from edgeml_tflm.model_array import SOURCE as MODEL_DATA_SOURCE
 from edgeml_tflm.model_array import model_data_header, model_data_source
@@ -63,7 +62,7 @@ class TflmBackend(edgeml.Backend):
                                    "re-run the compress stage")
         methods = resolver_methods(graph.ops)   # refuses an op TFLM cannot register, before any measuring
 
-        q_test = quantize_input(features.x["test"], model.input_quant)
+        q_test = _input_quant(model).quantize(features.x["test"])
         if q_test.shape[1:] != graph.input_shape[1:]:
             raise edgeml.DataError(f"test inputs have shape {q_test.shape[1:]} but model.tflite expects "
                                    f"{graph.input_shape[1:]}: re-run preprocess, train and compress together")
@@ -129,7 +128,7 @@ class TflmBackend(edgeml.Backend):
         src = export_dir / deliverable.info.get("model_file", MODEL_FILE)
         tflite_bytes = _read_model(src)
         arena_bytes = int(deliverable.info.get("arena_bytes", deliverable.ram_bytes.value))
-        q_test = quantize_input(features.x["test"], model.input_quant)
+        q_test = _input_quant(model).quantize(features.x["test"])
         outputs = host_interpreter.run_all(tflite_bytes, arena_bytes, q_test, ctx.progress, "tflm host interpreter")
         reference = np.asarray(model.test_outputs)
         outputs = outputs.reshape((len(q_test), *reference.shape[1:])).astype(reference.dtype, copy=False)
@@ -169,3 +168,10 @@ def _checked_graph(tflite_bytes: bytes, path: Path) -> TfliteGraph:
         raise edgeml.IncompatibleError(f"{path} uses custom op {custom[0][7:]}, which the generated resolver "
                                        "cannot register: replace that layer with TFLite builtins")
     return graph
+
+
+def _input_quant(model: edgeml.CompressedModel) -> edgeml.QuantParams:
+    if model.input_quant is None:
+        raise edgeml.DataError("the compressed model has no input quantization parameters: "
+                               "re-run the compress stage with a tflite-int8 compressor")
+    return model.input_quant

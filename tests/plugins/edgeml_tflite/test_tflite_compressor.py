@@ -140,14 +140,6 @@ def test_int8_model_agrees_with_the_float_model(tiny, compressed):
     assert agree >= 0.9
 
 
-def test_quantize_input_rounds_half_away_from_zero():
-    from edgeml_tflite.reference_run import quantize_input
-
-    q = edgeml.QuantParams(scale=0.5, zero_point=-3)
-    x = np.array([0.25, -0.25, 0.75, -0.75, 0.2, 1000.0, -1000.0], dtype=np.float32)
-    np.testing.assert_array_equal(quantize_input(x, q), [1 - 3, -1 - 3, 2 - 3, -2 - 3, 0 - 3, 127, -128])
-
-
 def test_a_float_graph_is_refused_naming_the_op(tiny):
     import tensorflow as tf
     import keras

@@ -100,11 +100,10 @@ def test_op_resolver_registers_exactly_the_model_ops(compressed, exported):
 
 def test_arena_is_the_smallest_that_works_plus_margin(tiny, exported):
     from edgeml_tflm.arena_search import arena_works
-    from edgeml_tflm.input_quantization import quantize_input
 
     deliverable, export_dir = exported
     data = (export_dir / "model.tflite").read_bytes()
-    q = quantize_input(tiny.features.x["test"][:1], edgeml.CompressedModel.load(tiny.build_dir / "compress").input_quant)[0]
+    q = edgeml.CompressedModel.load(tiny.build_dir / "compress").input_quant.quantize(tiny.features.x["test"][:1])[0]
     measured, arena = deliverable.info["arena_measured"], deliverable.info["arena_bytes"]
     assert measured % 16 == 0 and arena % 16 == 0
     assert arena_works(data, measured, q)
@@ -118,7 +117,6 @@ def test_arena_is_the_smallest_that_works_plus_margin(tiny, exported):
 
 
 def test_golden_vectors_are_quantized_test_inputs_with_reference_outputs(tiny, compressed, exported):
-    from edgeml_tflm.input_quantization import quantize_input
 
     deliverable, export_dir = exported
     text = (export_dir / "test_vectors.h").read_text()
@@ -129,7 +127,7 @@ def test_golden_vectors_are_quantized_test_inputs_with_reference_outputs(tiny, c
         body = text.split(f"{name}[", 1)[1].split("= {", 1)[1].split("};", 1)[0]
         return np.array([int(v) for v in re.findall(r"-?\d+", body)], dtype=np.int64).reshape(len(idx), -1)
 
-    q = quantize_input(tiny.features.x["test"][idx], compressed.input_quant).reshape(len(idx), -1)
+    q = compressed.input_quant.quantize(tiny.features.x["test"][idx]).reshape(len(idx), -1)
     np.testing.assert_array_equal(table("edgeml_test_inputs"), q)
     np.testing.assert_array_equal(table("edgeml_test_expected"), compressed.test_outputs[idx])
 
