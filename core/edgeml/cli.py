@@ -19,6 +19,7 @@ STAGE_NAMES = ("sense", "preprocess", "train", "compress", "export", "validate")
 EPILOG = """examples:
   edgeml run app=APP target=cortex-m4          compose with Hydra overrides and build all six stages
   edgeml run --recipe RECIPE seed=1            a named recipe from pipelines/, plus overrides
+  edgeml run -m target=cortex-m4,cortex-m7 seed=0,1   a build matrix, one cached build per job
   edgeml stage train --recipe RECIPE           one stage (what dvc.yaml calls)
   edgeml plugins                               installed plugins and what each provides
   edgeml targets                               target profiles and their budgets
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="compose the config and run all stages (cached ones are skipped)")
     build_args(r)
     r.add_argument("--force", action="store_true", help="re-run every stage even if cached")
+    r.add_argument("-m", "--multirun", action="store_true",
+                   help="build the matrix of sweep overrides (target=cortex-m4,cortex-m7 seed=0,1)")
     s = sub.add_parser("stage", help="run one stage with the same config (for dvc.yaml)")
     s.add_argument("name", choices=STAGE_NAMES)
     build_args(s)
@@ -67,11 +70,26 @@ def _compose(args: argparse.Namespace):
     return compose(overrides, registry, root)
 
 
+def _cmd_multirun(args: argparse.Namespace) -> int:
+    from edgeml.config import load_recipe, project_root
+    from edgeml.plugins import load_registry
+    from edgeml.progress import Progress
+    from edgeml.sweep import matrix_table, run_sweep
+
+    root = project_root()
+    overrides = (load_recipe(root, args.recipe).overrides if args.recipe else []) + list(args.overrides)
+    jobs = run_sweep(overrides, load_registry(), root, Progress(enabled=not args.no_progress))
+    print(matrix_table(jobs))
+    return 0 if all(j.error is None for j in jobs) else 1
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from edgeml import orchestrator
     from edgeml.progress import Progress
     from edgeml.report import summary_table
 
+    if getattr(args, "multirun", False):
+        return _cmd_multirun(args)
     bc = _compose(args)
     progress = Progress(enabled=not args.no_progress and bool(bc.config.get("progress", True)))
     stages = [args.name] if args.command == "stage" else None

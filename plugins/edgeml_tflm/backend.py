@@ -33,7 +33,8 @@ MODEL_FILE = "model.tflite"
 OP_RESOLVER_HEADER = "op_resolver.h"
 MEMORY_PLAN_JSON = "memory_plan.json"
 FLASH_METHOD = "the .tflite model array; TFLM runtime code not included"
-RAM_METHOD = "TFLM arena bisected in the tflite-micro host interpreter (64-bit), +margin"
+RAM_METHOD = ("TFLM arena bisected in the tflite-micro host interpreter (64-bit), +margin; "
+              "the stack and the application's buffers are not included")
 
 
 class TflmBackend(edgeml.Backend):
