@@ -26,9 +26,9 @@ def blobs_conf(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def blobs_registry(blobs_conf):
-    from edgeml.plugins import get_plugin_manager, load_registry
+    from edgeml.testing import registry_with
 
-    return load_registry(get_plugin_manager(extra_plugins=[BlobsPlugin(blobs_conf)]))
+    return registry_with(BlobsPlugin(blobs_conf))
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ def edgeml_config_searchpath():
 
 @edgeml.hookimpl
 def edgeml_validate(validation):
+    if validation.config.app.name != "toy":
+        return []  # every plugin's checks see every build: judge only our own app
     outs = np.asarray(validation.device.test_outputs)
     varies = bool(len(np.unique(outs.argmax(axis=1))) > 1)
     return [edgeml.Check(name="toy.outputs_vary", passed=varies, blocking=False,
