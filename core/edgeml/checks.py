@@ -6,6 +6,7 @@ through the same ``edgeml_validate`` hook.
 
 from __future__ import annotations
 
+import numpy as np
 import pluggy
 
 from edgeml import metrics as scoring
@@ -41,6 +42,15 @@ def edgeml_validate(validation: ValidationInput) -> list[Check]:
                  f"test inputs (max diff {par['max_abs_diff']:g}, {par['argmax_disagreements']} argmax flips): "
                  "the backend does not reproduce the reference arithmetic"),
         figures=par))
+
+    outs = np.asarray(v.device.test_outputs).reshape(len(v.device.test_outputs), -1)
+    distinct = int(len(np.unique(outs, axis=0))) if len(outs) else 0
+    checks.append(Check(
+        name="outputs.vary", passed=distinct > 1 or len(outs) < 2,
+        message=f"device outputs take {distinct} distinct values over {len(outs)} test inputs"
+                + ("" if distinct > 1 or len(outs) < 2 else
+                   ": a constant model makes parity meaningless; check training and the input quantization"),
+        figures={"distinct_outputs": distinct}))
 
     prim = scoring.primary(v.task)
     max_drop = float(vcfg.get("max_int8_drop", 0.02))

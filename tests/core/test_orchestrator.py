@@ -115,3 +115,10 @@ def test_parity_mismatch_is_reported_and_fails(compose_blobs):
         orchestrator.run(bc)
     report = json.loads((bc.build_dir / "report.json").read_text())
     assert report["parity"]["bit_exact"] is False and report["parity"]["mismatches"] == 1
+
+
+def test_constant_outputs_fail_the_build(compose_blobs):
+    """A model that answers the same for every input proves nothing, however exact its parity."""
+    bc = compose_blobs("app.train.shrink=0.0", "app.preprocess.scale=0.0", "validate.max_int8_drop=1.0")
+    with pytest.raises(BudgetError, match="device outputs take 1 distinct values over 80 test inputs"):
+        orchestrator.run(bc)
