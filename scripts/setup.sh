@@ -24,5 +24,7 @@ if [ "${1:-}" = "--dev" ]; then
 else
   "$PY" -m pip install -q -e ".[all]"
 fi
+# pyenv puts console scripts behind shims that exist only after a rehash.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 "$PY" -m pip check >/dev/null || { "$PY" -m pip check; exit 1; }
 echo "setup: edgeml $("$PY" -c 'import edgeml; print(edgeml.__version__)') ready ($(command -v edgeml))"
