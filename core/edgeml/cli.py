@@ -123,7 +123,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     from edgeml.plugins import load_registry
 
     for info in load_registry().plugins():
-        provides = "; ".join(f"{kind}: {', '.join(items)}" for kind, items in info.provides.items()) or "-"
+        provides = "; ".join(f"{kind}: {', '.join(items)}" for kind, items in info.provides.items()
+                             if kind not in ("observer", "checks"))
+        roles = [r for r in ("observer", "checks") if r in info.provides]
+        provides = "; ".join(p for p in (provides, ", ".join(roles)) if p) or "-"
         print(f"{info.name:<16} {info.distribution} {info.version}")
         print(f"{'':<16} provides  {provides}")
         print(f"{'':<16} hooks     {', '.join(info.hooks)}")

@@ -52,7 +52,7 @@ def params_dir(root: Path) -> Path:
     return root / "params" if (root / "params").is_dir() else root / "_params"
 
 
-def _searchpath_dir(entry: str) -> Path | None:
+def searchpath_dir(entry: str) -> Path | None:
     if entry.startswith("pkg://"):
         top, *rest = entry[len("pkg://"):].strip("/").replace("/", ".").split(".")
         try:
@@ -67,7 +67,7 @@ def _searchpath_dir(entry: str) -> Path | None:
 def config_dirs(root: Path, registry: Registry) -> list[Path]:
     dirs = [params_dir(root)]
     for entry in registry.searchpath:
-        d = _searchpath_dir(entry)
+        d = searchpath_dir(entry)
         if d is not None and d.is_dir():
             dirs.append(d)
     return dirs

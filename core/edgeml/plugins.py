@@ -79,12 +79,31 @@ class Registry:
             provides: dict[str, list[str]] = {}
             for (kind, item), owner in sorted(self.owners.items()):
                 if owner == name:
-                    provides.setdefault(kind, []).append(item)
+                    if kind == "config":
+                        for group, options in _config_groups(item).items():
+                            provides.setdefault(group, []).extend(options)
+                    else:
+                        provides.setdefault(kind, []).append(item)
+            provides = {k: sorted(set(v)) for k, v in provides.items()}
+            if any(h.startswith(("edgeml_run_", "edgeml_stage_")) for h in hooks):
+                provides["observer"] = [h[len("edgeml_"):] for h in hooks if h.startswith(("edgeml_run_", "edgeml_stage_"))]
+            if "edgeml_validate" in hooks:
+                provides["checks"] = ["edgeml_validate"]
             infos.append(PluginInfo(
                 name=name,
                 distribution=dist.project_name if dist else "edgeml (core)" if name.startswith("edgeml.") else "-",
                 version=dist.version if dist else _core_version(), hooks=hooks, provides=provides))
         return sorted(infos, key=lambda i: i.name)
+
+
+def _config_groups(entry: str) -> dict[str, list[str]]:
+    """The config groups and options a search path entry ships, e.g. {"target": ["toy-mcu"]}."""
+    from edgeml.config import searchpath_dir
+
+    d = searchpath_dir(entry)
+    if d is None or not d.is_dir():
+        return {"config": [entry]}
+    return {g.name: sorted(f.stem for f in g.glob("*.yaml")) for g in sorted(d.iterdir()) if g.is_dir()}
 
 
 def _core_version() -> str:
