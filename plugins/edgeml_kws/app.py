@@ -14,7 +14,7 @@ from edgeml_kws.raw_dataset import SPLITS, RawDataset
 
 class KwsApp(App):
     name = "kws"
-    version = "0.1.0"
+    version = "0.2.0"
     description = "keyword spotting ('go'): espeak-ng or Speech Commands audio, CMSIS-DSP MFCC, DS-CNN"
     task = "classification"
     model_kinds = ("keras",)
