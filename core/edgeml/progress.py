@@ -6,9 +6,12 @@ On a terminal it redraws one line; in logs (CI, DVC) it prints a line at each
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Iterator, TextIO
 
 
 class Progress:
@@ -55,3 +58,34 @@ class Progress:
             self._last_step = step
             self.stream.write(f"{self.prefix}{task}: {done}/{total}\n")
         self.stream.flush()
+
+
+@contextmanager
+def native_stderr_muted(fds: tuple[int, ...] = (2,)) -> Iterator[None]:
+    """Hold back what native code writes to file descriptor 2 (or ``fds``) inside the block.
+
+    Some frameworks log from C++ on import or conversion, where no Python
+    setting reaches; wrap such calls so the progress display stays readable.
+    If the block raises, the held-back text is written out, so a failure
+    keeps its diagnosis.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in fds}
+    with tempfile.TemporaryFile() as held:
+        for fd in fds:
+            os.dup2(held.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)

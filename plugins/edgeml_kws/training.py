@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgeml import FeatureSet, StageContext, TrainedModel
+from edgeml import FeatureSet, StageContext, TrainedModel, native_stderr_muted
 from edgeml_kws.augment import augment, augment_settings, enabled
 from edgeml_kws.keras_archive import save_model
 from edgeml_kws.model import build_dscnn, count_macs
@@ -21,8 +21,9 @@ MODEL_FILE = "model.keras"
 
 
 def train_dscnn(ctx: StageContext, features: FeatureSet) -> TrainedModel:
-    import keras
-    import tensorflow as tf
+    with native_stderr_muted():  # TensorFlow's C++ start-up chatter
+        import keras
+        import tensorflow as tf
 
     keras.utils.set_random_seed(int(ctx.seed))
     tf.config.experimental.enable_op_determinism()

@@ -26,8 +26,9 @@ def keras_converter(model_path: Path) -> tuple[Any, str]:
     SHAPE + STRIDED_SLICE + PACK + RESHAPE (a small conv+flatten+dense model
     went from 11 ops and 5.4 KB to 4 ops and 3.9 KB).
     """
-    import keras
-    import tensorflow as tf
+    with edgeml.native_stderr_muted():  # TensorFlow's C++ start-up chatter
+        import keras
+        import tensorflow as tf
 
     if not model_path.is_file():
         raise edgeml.DataError(f"{model_path} is missing: re-run the train stage")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 from typing import Any, Iterator
 
 import numpy as np
@@ -38,8 +39,12 @@ def convert_full_int8(converter: Any, calibration_x: np.ndarray) -> bytes:
     converter.inference_output_type = tf.int8
     try:
         # Keras 3's from_keras_model exports a temporary SavedModel and prints
-        # its signature to stdout; keep that out of edgeml's output.
-        with contextlib.redirect_stdout(io.StringIO()):
+        # its signature to stdout, the converter's C++ prints its settings and
+        # warns about input statistics it does not need: keep that out of
+        # edgeml's output (it is replayed if conversion fails).
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                edgeml.native_stderr_muted(fds=(1, 2)):
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
             return bytes(converter.convert())
     except Exception as exc:  # ConverterError, ValueError, RuntimeError depending on the failing pass
         raise edgeml.EdgeMLError(f"TFLite INT8 conversion failed: {_converter_cause(exc)}: "
