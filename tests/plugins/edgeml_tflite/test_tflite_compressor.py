@@ -86,7 +86,7 @@ def test_conversion_is_byte_identical_across_processes(tiny, compressed):
     config = OmegaConf.to_container(tiny.config)
     script = textwrap.dedent(f"""
         import hashlib, sys
-        sys.path.insert(0, {str(ROOT / 'tests' / 'plugins' / 'edgeml_tflite')!r})
+        sys.path.insert(0, {str(ROOT / 'tests')!r})
         from pathlib import Path
         from tiny_keras_build import TinyBuild, tiny_features
         from edgeml_tflite.compressor import TfliteInt8Compressor

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "edgeml_tflite"))
-
-from tiny_keras_build import TinyBuild, make_tiny_build  # noqa: E402
+from tiny_keras_build import TinyBuild, make_tiny_build
 
 
 def finish_stage(tiny: TinyBuild, stage: str, out_dir: Path) -> Path:

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 import edgeml
 from edgeml.run import StageContext
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 INPUT_SHAPE = (12, 8, 1)
 CLASSES = ["low", "mid", "high"]
 
