@@ -266,10 +266,13 @@ class DeviceRun:
     ``test_outputs`` have the same dtype and shape as the compressed model's
     reference outputs so parity is an exact comparison. ``method`` says where
     it ran (host interpreter, host-compiled C, emulator, board).
-    ``cycles`` is set only by a runner that measured them.
+    ``cycles`` is set only by a runner that measured them. ``diagnosis``
+    says why the outputs differ from the reference, when the backend can
+    tell (e.g. the first diverging op); validate quotes it.
     """
 
     test_outputs: np.ndarray
     method: str
     cycles: Figure | None = None
+    diagnosis: str | None = None
     info: dict[str, Any] = field(default_factory=dict)

@@ -40,7 +40,8 @@ def edgeml_validate(validation: ValidationInput) -> list[Check]:
                  if par["bit_exact"] else
                  f"device outputs differ from {v.compressed.reference} on {par['mismatches']} of {par['compared']} "
                  f"test inputs (max diff {par['max_abs_diff']:g}, {par['argmax_disagreements']} argmax flips): "
-                 "the backend does not reproduce the reference arithmetic"),
+                 + (f"{v.device.diagnosis}" if v.device.diagnosis else
+                    "the backend does not reproduce the reference arithmetic")),
         figures=par))
 
     outs = np.asarray(v.device.test_outputs).reshape(len(v.device.test_outputs), -1)

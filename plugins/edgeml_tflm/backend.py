@@ -27,6 +27,7 @@ from edgeml_tflm.model_array import SOURCE as MODEL_DATA_SOURCE
 from edgeml_tflm.model_array import model_data_header, model_data_source
 from edgeml_tflm.op_resolver import op_resolver_header, resolver_methods
 from edgeml_tflm.options import TflmOptions
+from edgeml_tflm.parity_diagnosis import first_divergence
 from edgeml_tflm.tflite_graph import TfliteGraph, read_graph
 
 MODEL_FILE = "model.tflite"
@@ -134,9 +135,16 @@ class TflmBackend(edgeml.Backend):
         reference = np.asarray(model.test_outputs)
         outputs = outputs.reshape((len(q_test), *reference.shape[1:])).astype(reference.dtype, copy=False)
         version = host_interpreter.tflm_version()
+        diagnosis = None
+        differs = np.flatnonzero((outputs != reference).reshape(len(outputs), -1).any(axis=1)) \
+            if outputs.shape == reference.shape else np.arange(min(1, len(outputs)))
+        if len(differs):
+            reference_model = _read_model(Path(ctx.input_dir("compress")) / model.path)
+            diagnosis = (f"test example {int(differs[0])}: "
+                         + first_divergence(tflite_bytes, reference_model, q_test[int(differs[0])]))
         return edgeml.DeviceRun(
             test_outputs=outputs, method=f"TFLM interpreter (tflite-micro {version}, host build)",
-            info={"arena_bytes": arena_bytes, "examples": int(len(q_test))})
+            diagnosis=diagnosis, info={"arena_bytes": arena_bytes, "examples": int(len(q_test))})
 
     def _refuse_format(self, model: edgeml.CompressedModel) -> None:
         if model.format not in self.accepts:
