@@ -164,13 +164,26 @@ def compose(overrides: list[str], registry: Registry, root: Path | None = None) 
     hydra_overrides = list(overrides)
     if extra:
         hydra_overrides.append("hydra.searchpath=[" + ",".join(f"file://{d}" for d in extra) + "]")
+    from edgeml.schema import register
+
+    register()
     try:
         with initialize_config_dir(config_dir=str(params_dir(root)), version_base="1.3", job_name="edgeml"):
             cfg = hydra_compose(config_name="config", overrides=hydra_overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"config does not compose: {first}: check the override's key and value") from exc
+        raise ConfigError(f"config does not compose: {_reason(exc)}: check the override's key and value") from exc
     return check(cfg, registry, root)
+
+
+def _reason(exc: BaseException) -> str:
+    """Hydra's message and the cause under it, first lines only: ``Error merging override seed=abc (Value 'abc'...)``."""
+    parts = []
+    while exc is not None and len(parts) < 3:
+        line = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        if line not in parts:
+            parts.append(line)
+        exc = exc.__cause__
+    return parts[0] + (f" ({'; '.join(parts[1:])})" if len(parts) > 1 else "")
 
 
 def check(cfg: DictConfig, registry: Registry, root: Path) -> BuildConfig:

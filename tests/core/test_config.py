@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -81,3 +83,14 @@ def test_every_config_group_option_is_valid_yaml_with_its_name():
     for group in ("app", "target", "backend"):
         for f in (ROOT / "params" / group).glob("*.yaml"):
             assert OmegaConf.load(f).name == f.stem, f
+
+
+@pytest.mark.parametrize("override,reason", [
+    ("seed=abc", "could not be converted to Integer"),
+    ("validate.max_int8_drop=lots", "could not be converted to Float"),
+    ("validate.nope=1", "Key 'nope' not in 'ValidateConfig'"),
+    ("tracking.enabled=maybe", "is not a valid bool"),
+])
+def test_core_keys_are_typed_at_composition(compose_blobs, override, reason):
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        compose_blobs(override)

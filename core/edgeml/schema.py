@@ -1,0 +1,55 @@
+"""The typed schema of edgeml's own config keys, checked by Hydra at composition.
+
+``seed=abc`` or ``validate.max_int8_drop=lots`` fails when the config is
+composed, naming the key, instead of hours later in the validate stage.
+The ``app``, ``target`` and ``backend`` groups belong to plugins and are
+checked by them (``App.check``, ``Backend.check``) and by
+:class:`edgeml.TargetProfile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+SCHEMA_NAME = "edgeml_schema"
+
+
+@dataclass
+class CompressConfig:
+    compressor: Optional[str] = None
+    representative_samples: int = 300
+
+
+@dataclass
+class ValidateConfig:
+    require_bit_exact: bool = True
+    max_int8_drop: float = 0.02
+    max_latency_ms: Optional[float] = None
+
+
+@dataclass
+class TrackingConfig:
+    enabled: bool = True
+    uri: Optional[str] = None
+    experiment: str = "edgeml"
+
+
+@dataclass
+class EdgemlConfig:
+    app: Any = None
+    target: Any = None
+    backend: Any = None
+    seed: int = 0
+    build_dir: Optional[str] = None
+    compress: CompressConfig = field(default_factory=CompressConfig)
+    validate: ValidateConfig = field(default_factory=ValidateConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    progress: bool = True
+
+
+def register() -> None:
+    """Put the schema in Hydra's ConfigStore (idempotent); params/config.yaml lists it first."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=EdgemlConfig)
