@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the composed config")
     build_args(c)
     sub.add_parser("plugins", help="list installed plugins and what each provides")
+    rp = sub.add_parser("report", help="print the summary of a finished build")
+    rp.add_argument("path", help="a build dir or its report.json")
     d = sub.add_parser("dvc-yaml", help="print (or --write) dvc.yaml built from the recipes in pipelines/")
     d.add_argument("--write", action="store_true", help="write dvc.yaml in the project root")
     d.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml differs from the recipes")
@@ -156,6 +158,22 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from edgeml.artifacts import read_json
+    from edgeml.report import summary_table
+
+    from edgeml.errors import DataError
+
+    path = Path(args.path)
+    path = path / "report.json" if path.is_dir() else path
+    if not path.is_file():
+        raise DataError(f"no report at {path}: build first (edgeml run ...), then point at its build dir")
+    print(summary_table(read_json(path)))
+    return 0
+
+
 def _cmd_dvc(args: argparse.Namespace) -> int:
     from edgeml import dvcfile
     from edgeml.config import project_root
@@ -182,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"run": _cmd_build, "stage": _cmd_build, "config": _cmd_config,
-                "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc}
+                "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc, "report": _cmd_report}
     verbose = args.verbose or os.environ.get("EDGEML_VERBOSE") == "1"
     try:
         return handlers[args.command](args)

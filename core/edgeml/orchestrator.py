@@ -22,7 +22,7 @@ from edgeml.artifacts import digest, read_json, tree_hashes, write_json
 from edgeml.config import BuildConfig
 from edgeml.errors import BudgetError, ConfigError, StageOrderError
 from edgeml.progress import Progress
-from edgeml.report import failures
+from edgeml.report import failures, markdown
 from edgeml.run import RunInfo, StageContext, StageRecord
 from edgeml.stages import STAGE_FUNCTIONS, STAGE_PARAMS, STAGES
 
@@ -167,6 +167,7 @@ def run(bc: BuildConfig, stages: list[str] | None = None, mode: str = "run", pro
             tmp = bc.build_dir / ".report.json.tmp"
             write_json(tmp, report)
             os.replace(tmp, bc.build_dir / "report.json")
+            (bc.build_dir / "report.md").write_text(markdown(report))
             if not report["passed"]:
                 raise BudgetError("; ".join(failures(report)))
     finally:

@@ -84,3 +84,16 @@ def summary_table(report: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """report.md: the summary table and every check, for people and for CI artifacts."""
+    lines = [f"# edgeml build: {report['app']} on {report['target']} via {report['backend']}", "",
+             "```", summary_table(report), "```", "", "| check | result | detail |", "|---|---|---|"]
+    for c in report.get("checks", []):
+        verdict = "pass" if c["passed"] else ("FAIL" if c["blocking"] else "warn")
+        lines.append(f"| {c['name']} | {verdict} | {c['message'].replace('|', '/')} |")
+    track = report.get("tracking") or {}
+    if track.get("mlflow_run_id"):
+        lines += ["", f"MLflow run `{track['mlflow_run_id']}` in `{track.get('mlflow_tracking_uri')}`."]
+    return "\n".join(lines) + "\n"

@@ -122,3 +122,17 @@ def test_constant_outputs_fail_the_build(compose_blobs):
     bc = compose_blobs("app.train.shrink=0.0", "app.preprocess.scale=0.0", "validate.max_int8_drop=1.0")
     with pytest.raises(BudgetError, match="device outputs take 1 distinct values over 80 test inputs"):
         orchestrator.run(bc)
+
+
+def test_report_md_and_the_report_command(compose_blobs, capsys):
+    from edgeml.cli import main
+
+    bc = compose_blobs()
+    orchestrator.run(bc)
+    md = (bc.build_dir / "report.md").read_text()
+    assert md.startswith("# edgeml build: blobs on cortex-m4 via pyref")
+    assert "| budget.ram | pass | RAM: model needs" in md and "| parity.device | pass |" in md
+    assert main(["report", str(bc.build_dir)]) == 0
+    assert "verdict   PASS" in capsys.readouterr().out
+    assert main(["report", str(bc.build_dir / "nope")]) == 1
+    assert "no report at" in capsys.readouterr().err
