@@ -19,10 +19,10 @@ PY=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # torch is pinned to the CPU build (2.13.0); a plain `torch` would pull a CUDA build of several GB.
 if [ "${1:-}" = "--dev" ]; then
-  "$PY" -m pip install -q -e ".[dev]"
+  "$PY" -m pip install -q -c constraints.txt -e ".[dev]"
   "$PY" -m pip install -q -e tests/plugin_package --no-deps
 else
-  "$PY" -m pip install -q -e ".[all]"
+  "$PY" -m pip install -q -c constraints.txt -e ".[all]"
 fi
 # pyenv puts console scripts behind shims that exist only after a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
