@@ -115,8 +115,11 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, kind: str, base: type,
              owners: dict[tuple[str, str], str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     caller = getattr(pm.hook, hook_name)
+    trace = os.environ.get("EDGEML_TRACE_PLUGINS") == "1"
     for impl in reversed(caller.get_hookimpls()):
         result = impl.function() or []
+        if trace:  # called per plugin (to name owners), so pluggy's own tracing does not see it
+            sys.stderr.write(f"  {hook_name} [{impl.plugin_name}] -> {[getattr(i, 'name', i) for i in result]}\n")
         for item in result:
             if not isinstance(item, base):
                 raise PluginError(f"plugin '{impl.plugin_name}' returned {item!r} from {hook_name}: "

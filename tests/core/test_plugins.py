@@ -85,3 +85,12 @@ def test_core_names_no_app_and_no_backend():
         for line in path.read_text().splitlines():
             if not line.strip().startswith("#"):
                 assert not pattern.search(line), f"{path.name}: {line.strip()}"
+
+
+def test_trace_env_prints_hook_calls(monkeypatch, capsys):
+    monkeypatch.setenv("EDGEML_TRACE_PLUGINS", "1")
+    load_registry(get_plugin_manager())
+    assert "edgeml_register_apps [kws] -> ['kws']" in capsys.readouterr().err
+    pm = get_plugin_manager()
+    pm.hook.edgeml_config_searchpath()
+    assert "edgeml_config_searchpath" in capsys.readouterr().err
