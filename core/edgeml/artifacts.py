@@ -180,8 +180,11 @@ class CompressedModel:
     ``test_outputs`` are the reference runtime's raw outputs on the test split
     (for INT8 models the int8 values, so device parity is compared bit for
     bit); ``output_quant`` dequantizes them. ``macs`` is the
-    multiply-accumulate count of one inference, for the latency estimate.
-    ``reference`` names the runtime that produced ``test_outputs``.
+    multiply-accumulate count of one inference, for the latency estimate;
+    ``macs_by_kind`` splits it by layer kind (``conv``, ``pointwise``,
+    ``depthwise``, ``dense``), whose costs per MAC differ several-fold on a
+    microcontroller. ``reference`` names the runtime that produced
+    ``test_outputs``.
     """
 
     format: str
@@ -189,6 +192,7 @@ class CompressedModel:
     test_outputs: np.ndarray
     reference: str
     macs: int = 0
+    macs_by_kind: dict[str, int] = field(default_factory=dict)
     input_quant: QuantParams | None = None
     output_quant: QuantParams | None = None
     metrics: dict[str, float] = field(default_factory=dict)
@@ -205,6 +209,7 @@ class CompressedModel:
         write_json(out_dir / "model.json", {
             "schema": "edgeml.compressed/1", "format": self.format, "path": self.path,
             "reference": self.reference, "macs": int(self.macs),
+            "macs_by_kind": {k: int(v) for k, v in self.macs_by_kind.items()},
             "input_quant": None if self.input_quant is None else asdict(self.input_quant),
             "output_quant": None if self.output_quant is None else asdict(self.output_quant),
             "metrics": self.metrics, "info": self.info})
@@ -215,6 +220,7 @@ class CompressedModel:
         q = lambda d: None if d is None else QuantParams(**d)  # noqa: E731
         return cls(format=meta["format"], path=meta["path"], test_outputs=_load_npy(stage_dir / "test_outputs.npy"),
                    reference=meta["reference"], macs=int(meta.get("macs", 0)),
+                   macs_by_kind={k: int(v) for k, v in meta.get("macs_by_kind", {}).items()},
                    input_quant=q(meta.get("input_quant")), output_quant=q(meta.get("output_quant")),
                    metrics=meta.get("metrics", {}), info=meta.get("info", {}))
 

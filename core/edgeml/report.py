@@ -16,18 +16,33 @@ if TYPE_CHECKING:  # pragma: no cover
 REPORT_SCHEMA = "edgeml.report/1"
 
 
-def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None) -> dict[str, Any]:
-    """Cycles per inference: measured by the device run when it has them, else MACs x the core's cycles/MAC."""
+def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None,
+                     macs_by_kind: dict[str, int] | None = None) -> dict[str, Any]:
+    """Cycles per inference: measured by the device run when it has them, else an estimate from MACs.
+
+    The estimate prices each layer kind with the target's cycles/MAC for it
+    when both the model (``macs_by_kind``) and the profile give the split,
+    else all MACs at the core's single figure.
+    """
     if device is not None and device.cycles is not None:
-        cycles, method = float(device.cycles.value), device.cycles.method
-    elif target.latency_model is not None and macs > 0:
-        cpm = target.latency_model.cycles_per_mac
-        cycles = macs * cpm
-        method = (f"estimate: {macs} MACs x {cpm} cycles/MAC for {target.core} "
-                  f"({target.latency_model.source})")
-    else:
+        return {"ms": float(device.cycles.value) / target.clock_hz * 1000.0, "cycles": float(device.cycles.value),
+                "macs": int(macs), "method": device.cycles.method}
+    lat = target.latency_model
+    if lat is None or macs <= 0:
         return {"ms": None, "cycles": None, "macs": int(macs),
                 "method": f"none: target '{target.name}' has no latency_model or the model reports no MACs"}
+    split = {k: int(v) for k, v in (macs_by_kind or {}).items() if v}
+    if lat.cycles_per_mac_by_kind and split:
+        rest = macs - sum(split.values())
+        if rest > 0:
+            split["other"] = rest
+        priced = {k: (m, lat.cycles_per_mac_by_kind.get(k, lat.cycles_per_mac)) for k, m in sorted(split.items())}
+        cycles = sum(m * c for m, c in priced.values())
+        terms = ", ".join(f"{k} {m} x {c:g}" for k, (m, c) in priced.items())
+        method = f"estimate: MACs x cycles/MAC per layer kind ({terms}) for {target.core} ({lat.source})"
+    else:
+        cycles = macs * lat.cycles_per_mac
+        method = f"estimate: {macs} MACs x {lat.cycles_per_mac:g} cycles/MAC for {target.core} ({lat.source})"
     return {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(macs), "method": method}
 
 

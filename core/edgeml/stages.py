@@ -104,7 +104,7 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
         "int8": scoring.score(task, y, model.dequantized_outputs(), classes),
         "device": scoring.score(task, y, dequant, classes),
     }
-    latency = estimate_latency(model.macs, bc.target, device)
+    latency = estimate_latency(model.macs, bc.target, device, model.macs_by_kind)
     vin = ValidationInput(config=ctx.config, target=bc.target, task=task, features=features, trained=trained,
                           compressed=model, deliverable=deliverable, device=device,
                           latency_cycles=latency["cycles"], scores=scores)

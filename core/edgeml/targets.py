@@ -17,10 +17,16 @@ _REQUIRED = ("name", "core", "clock_hz", "ram_bytes", "flash_bytes",
 
 @dataclass(frozen=True)
 class LatencyModel:
-    """How cycles are estimated from multiply-accumulates for this core."""
+    """How cycles are estimated from multiply-accumulates for this core.
+
+    ``cycles_per_mac_by_kind`` (optional) prices each layer kind apart
+    (``conv``, ``pointwise``, ``depthwise``, ``dense``); kinds it lacks cost
+    ``cycles_per_mac``.
+    """
 
     cycles_per_mac: float
     source: str
+    cycles_per_mac_by_kind: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,9 @@ class TargetProfile:
                 sleep_uw=None if data.get("sleep_uw") is None else float(data["sleep_uw"]),
                 features=dict(data.get("features") or {}),
                 latency_model=None if not lat else LatencyModel(
-                    cycles_per_mac=float(lat["cycles_per_mac"]), source=str(lat.get("source", ""))),
+                    cycles_per_mac=float(lat["cycles_per_mac"]), source=str(lat.get("source", "")),
+                    cycles_per_mac_by_kind={str(k): float(v)
+                                            for k, v in (lat.get("cycles_per_mac_by_kind") or {}).items()}),
                 compile_flags=tuple(data.get("compile_flags") or ()),
                 power_source=str(data.get("power_source", "")),
             )

@@ -54,7 +54,7 @@ class TfliteInt8Compressor(edgeml.Compressor):
         outputs = run_reference(tflite_bytes, graph.input_quant, features.x["test"], ctx.progress)
         return edgeml.CompressedModel(
             format=self.output_format, path=MODEL_FILE, test_outputs=outputs, reference=reference_name(),
-            macs=graph.macs, input_quant=graph.input_quant, output_quant=graph.output_quant,
+            macs=graph.macs, macs_by_kind=graph.macs_by_kind, input_quant=graph.input_quant, output_quant=graph.output_quant,
             metrics={"model_bytes": float(len(tflite_bytes))},
             info={
                 "ops": graph.op_counts, "op_sequence": graph.op_sequence, "tensors": graph.tensor_count,

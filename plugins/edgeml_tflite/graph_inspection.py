@@ -31,6 +31,7 @@ class GraphSummary:
     op_counts: dict[str, int]
     tensor_count: int
     macs: int
+    macs_by_kind: dict[str, int]
     macs_method: str
     input_shape: list[int]
     output_shape: list[int]
@@ -58,6 +59,7 @@ def inspect_int8_graph(tflite_bytes: bytes) -> GraphSummary:
 
     sequence: list[str] = []
     macs = 0
+    by_kind: Counter = Counter()
     for k in range(graph.OperatorsLength()):
         op = graph.Operators(k)
         code = model.OperatorCodes(op.OpcodeIndex())
@@ -73,7 +75,10 @@ def inspect_int8_graph(tflite_bytes: bytes) -> GraphSummary:
             raise edgeml.EdgeMLError(
                 f"the converter left op #{k} {name} with {floats[0]} tensors in the INT8 model: "
                 "replace the layer behind it with one TFLite quantizes to int8, or drop it")
-        macs += _op_macs(name, [shape(i) for i in inputs], [shape(i) for i in outputs])
+        op_macs = _op_macs(name, [shape(i) for i in inputs], [shape(i) for i in outputs])
+        macs += op_macs
+        if op_macs:
+            by_kind[_layer_kind(name, shape(inputs[1]))] += op_macs
 
     g_in, g_out = [int(i) for i in graph.InputsAsNumpy()], [int(i) for i in graph.OutputsAsNumpy()]
     if len(g_in) != 1 or len(g_out) != 1:
@@ -85,9 +90,17 @@ def inspect_int8_graph(tflite_bytes: bytes) -> GraphSummary:
                                      "the converter ignored inference_input/output_type; report it with the model")
     return GraphSummary(
         op_sequence=sequence, op_counts=dict(sorted(Counter(sequence).items())),
-        tensor_count=int(graph.TensorsLength()), macs=int(macs), macs_method=MACS_METHOD,
+        tensor_count=int(graph.TensorsLength()), macs=int(macs),
+        macs_by_kind={k: int(v) for k, v in sorted(by_kind.items())}, macs_method=MACS_METHOD,
         input_shape=shape(g_in[0]), output_shape=shape(g_out[0]),
         input_quant=_quant(graph.Tensors(g_in[0])), output_quant=_quant(graph.Tensors(g_out[0])))
+
+
+def _layer_kind(name: str, filter_shape: list[int]) -> str:
+    """The cost class of a MAC op: a 1x1 CONV_2D is pointwise (im2col-free matrix multiply)."""
+    if name == "CONV_2D":
+        return "pointwise" if filter_shape[1:3] == [1, 1] else "conv"
+    return {"DEPTHWISE_CONV_2D": "depthwise", "FULLY_CONNECTED": "dense"}.get(name, "conv")
 
 
 def _op_macs(name: str, ins: list[list[int]], outs: list[list[int]]) -> int:

@@ -166,3 +166,9 @@ def test_a_missing_model_file_is_a_data_error(tiny):
     trained = edgeml.TrainedModel(kind="keras", path="absent.keras", test_outputs=np.zeros((1, 3)))
     with pytest.raises(edgeml.DataError, match="absent.keras is missing"):
         TfliteInt8Compressor().compress(tiny.ctx("compress"), trained, tiny.features)
+
+
+def test_macs_are_split_by_layer_kind(compressed):
+    model, _ = compressed
+    assert model.macs_by_kind == {"conv": 12 * 8 * 4 * 9, "depthwise": 12 * 8 * 4 * 9, "pointwise": 12 * 8 * 3 * 4}
+    assert sum(model.macs_by_kind.values()) == model.macs
