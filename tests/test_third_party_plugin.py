@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -43,3 +44,16 @@ def test_entry_point_discovery_makes_the_app_runnable(tmp_path):
                        "stages": ["sense", "preprocess", "train", "compress", "export", "validate"]}
     assert [e["stage"] for e in seen if e["event"] == "stage_finished"] == seen[0]["stages"]
     assert seen[-1] == {"event": "run_finished", "passed": True}
+
+
+def test_a_build_that_does_not_fit_exits_1_with_the_fit_message(tmp_path):
+    cmd = [sys.executable, "-m", "edgeml.cli", "run", "app=toy", "target=toy-mcu", "target.model_ram_share=0.01",
+           f"build_dir={tmp_path / 'build'}", "tracking.enabled=false", "--no-progress"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"edgeml: error: RAM: model needs \d+\.\d KB, toy-mcu allows 0\.2 KB.*", last), last
+    assert "verdict   FAIL: RAM: model needs" in result.stdout
+    report = json.loads((tmp_path / "build" / "report.json").read_text())
+    assert report["fits"] is False and report["memory"]["ram_budget_bytes"] == 163
+
