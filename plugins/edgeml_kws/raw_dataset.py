@@ -17,6 +17,28 @@ import numpy as np
 from edgeml import DataError
 
 SPLITS = ("train", "val", "test")
+SILENCE, UNKNOWN = "_silence_", "_unknown_"
+
+
+def class_names(keywords: list[str]) -> list[str]:
+    return [SILENCE, UNKNOWN, *keywords]
+
+
+@dataclass(frozen=True)
+class ClipFormat:
+    """What every source produces, from ``app.sense``: classes and fixed-length clips."""
+
+    keywords: list[str]
+    classes: list[str]
+    sample_rate: int
+    clip_samples: int
+
+    @classmethod
+    def from_sense(cls, sense: Any) -> "ClipFormat":
+        keywords = [str(k) for k in sense.keywords]
+        rate = int(sense.sample_rate)
+        return cls(keywords=keywords, classes=class_names(keywords), sample_rate=rate,
+                   clip_samples=int(round(float(sense.clip_seconds) * rate)))
 SCHEMA = "edgeml_kws.raw/1"
 
 

@@ -25,8 +25,7 @@ import numpy as np
 from edgeml import DataError, Progress
 from edgeml_kws.clips import pad_or_trim, resample, to_int16
 from edgeml_kws.noise import make_noise
-from edgeml_kws.raw_dataset import SPLITS, RawDataset
-from edgeml_kws.synth import SILENCE, UNKNOWN, class_names
+from edgeml_kws.raw_dataset import SILENCE, SPLITS, UNKNOWN, ClipFormat, RawDataset
 
 BACKGROUND = "_background_noise_"
 _MAX_NUM_WAVS_PER_CLASS = 2**27 - 1  # the constant of the dataset's reference split function
@@ -65,10 +64,9 @@ class SpeechCommandsReader:
         self.root = Path(str(data_dir)).expanduser()
         self.cfg = sense
         self.seed = int(seed)
-        self.keywords = [str(k) for k in sense.keywords]
-        self.classes = class_names(self.keywords)
-        self.sample_rate = int(sense.sample_rate)
-        self.clip_samples = int(round(float(sense.clip_seconds) * self.sample_rate))
+        fmt = ClipFormat.from_sense(sense)
+        self.keywords, self.classes = fmt.keywords, fmt.classes
+        self.sample_rate, self.clip_samples = fmt.sample_rate, fmt.clip_samples
         self.real = sense.speech_commands
 
     def _words(self) -> dict[str, list[Path]]:

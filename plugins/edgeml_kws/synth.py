@@ -26,9 +26,8 @@ from edgeml import ConfigError, Progress
 from edgeml_kws.clips import place, resample, rms, to_int16, trim_silence
 from edgeml_kws.espeak import ESPEAK_RATE_HZ, SpeechWorker, Utterance
 from edgeml_kws.noise import NOISE_KINDS, make_noise
-from edgeml_kws.raw_dataset import SPLITS, RawDataset
+from edgeml_kws.raw_dataset import SILENCE, SPLITS, UNKNOWN, ClipFormat, RawDataset
 
-SILENCE, UNKNOWN = "_silence_", "_unknown_"
 _CHUNK = 200  # utterances per request to the worker: the progress granularity
 
 
@@ -46,10 +45,6 @@ class ClipPlan:
     noise_seed: int
 
 
-def class_names(keywords: list[str]) -> list[str]:
-    return [SILENCE, UNKNOWN, *keywords]
-
-
 def _uniform_int(rng: np.random.Generator, bounds: Any) -> int:
     lo, hi = int(bounds[0]), int(bounds[1])
     return int(rng.integers(lo, hi + 1))
@@ -65,10 +60,9 @@ class SpeechGenerator:
     def __init__(self, sense: Any, seed: int):
         self.cfg = sense
         self.seed = int(seed)
-        self.keywords = [str(k) for k in sense.keywords]
-        self.classes = class_names(self.keywords)
-        self.sample_rate = int(sense.sample_rate)
-        self.clip_samples = int(round(float(sense.clip_seconds) * self.sample_rate))
+        fmt = ClipFormat.from_sense(sense)
+        self.keywords, self.classes = fmt.keywords, fmt.classes
+        self.sample_rate, self.clip_samples = fmt.sample_rate, fmt.clip_samples
         synth = sense.synth
         self.languages = [str(v) for v in synth.languages]
         self.variants = {s: [str(v) for v in synth.variants[s]] for s in SPLITS}
