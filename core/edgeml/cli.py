@@ -149,12 +149,17 @@ def _cmd_targets(args: argparse.Namespace) -> int:
                            "flash_budget_bytes": t.flash_budget_bytes, "active_mw": t.active_mw}
                           for t in targets], indent=2))
         return 0
-    head = f"{'target':<15} {'core':<14} {'clock':>8} {'RAM':>9} {'model RAM':>10} {'flash':>10} {'model flash':>12} {'power':>9}"
+    head = (f"{'target':<15} {'core':<14} {'clock':>8} {'RAM':>9} {'model RAM':>10} {'flash':>10} "
+            f"{'model flash':>12} {'power':>9} {'cycles/MAC':>11}")
     print(head)
     for t in targets:
+        cpm = "-" if t.latency_model is None else f"{t.latency_model.cycles_per_mac:g}" + (
+            "*" if t.latency_model.cycles_per_mac_by_kind else "")
         print(f"{t.name:<15} {t.core:<14} {t.clock_hz / 1e6:>5.0f} MHz {kib(t.ram_bytes):>9} "
               f"{kib(t.ram_budget_bytes):>10} {kib(t.flash_bytes):>10} {kib(t.flash_budget_bytes):>12} "
-              f"{t.active_mw:>6.1f} mW")
+              f"{t.active_mw:>6.1f} mW {cpm:>11}")
+    if any(t.latency_model and t.latency_model.cycles_per_mac_by_kind for t in targets):
+        print("* priced per layer kind (conv, pointwise, depthwise, dense); see the profile's latency_model")
     return 0
 
 
