@@ -71,7 +71,7 @@ class CentroidInt8(edgeml.Compressor):
 
     def compress(self, ctx, model, features):
         cent = np.load(ctx.input_dir("train") / model.path)
-        scale = float(np.abs(features.x["train"]).max() / 127)
+        scale = float(max(np.abs(features.x["train"]).max(), 1e-6) / 127)  # all-zero inputs stay finite
         q = np.clip(np.round(cent / scale), -128, 127).astype(np.int8)
         np.save(ctx.out_dir / "centroids_q.npy", q)
         return edgeml.CompressedModel(format="centroid-int8", path="centroids_q.npy",
