@@ -30,7 +30,12 @@ def _uri(run: edgeml.RunInfo) -> str:
 
 
 def _client(run: edgeml.RunInfo):
+    import logging
+
     from mlflow import MlflowClient
+
+    # MLflow announces its sqlite schema set-up at INFO; keep the progress display readable.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
     return MlflowClient(tracking_uri=run.tracking["mlflow_tracking_uri"])
 
