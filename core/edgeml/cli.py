@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     # Hydra overrides (key=value) may sit anywhere among the flags.
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    overrides = [a for a in argv if ("=" in a and not a.startswith("-")) or a.startswith("~")]
     args = parser.parse_args([a for a in argv if a not in overrides])
     if hasattr(args, "overrides"):
         args.overrides = overrides
