@@ -97,6 +97,9 @@ def summary_table(report: dict[str, Any]) -> str:
                    f"{report['parity']['mismatches']} of {report['parity']['compared']} outputs differ"),
         ("verdict", "PASS" if report["passed"] else "FAIL: " + "; ".join(failures(report))),
     ]
+    track = report.get("tracking") or {}
+    if track.get("mlflow_run_id"):
+        rows.append(("tracked", f"MLflow run {track['mlflow_run_id']} in {track.get('mlflow_tracking_uri')}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
