@@ -5,6 +5,7 @@ imports under one unambiguous name)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from omegaconf import OmegaConf
 
 import edgeml
 from edgeml.run import StageContext
+from edgeml.testing import mark_finished
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUT_SHAPE = (12, 8, 1)
@@ -27,6 +29,23 @@ class TinyBuild:
     trained: edgeml.TrainedModel
     config: object
     target: edgeml.TargetProfile
+
+    def finish(self, stage: str, out_dir: Path) -> Path:
+        """Move a stage's output where ``ctx.input_dir`` looks for it, and mark it finished."""
+        final = self.build_dir / stage
+        if final.exists():
+            shutil.rmtree(final)
+        shutil.move(str(out_dir), final)
+        mark_finished(final)
+        return final
+
+    def compress(self) -> edgeml.CompressedModel:
+        """The real tflite-int8 compressor on this build, saved as the finished compress stage."""
+        from edgeml_tflite.compressor import TfliteInt8Compressor
+
+        ctx = self.ctx("compress")
+        TfliteInt8Compressor().compress(ctx, self.trained, self.features).save(ctx.out_dir)
+        return edgeml.CompressedModel.load(self.finish("compress", ctx.out_dir))
 
     def ctx(self, stage: str, seed: int = 0) -> StageContext:
         out = Path(tempfile.mkdtemp(prefix=f"{stage}-", dir=self.build_dir))
@@ -76,7 +95,7 @@ def make_tiny_build(root: Path) -> TinyBuild:
     train_dir = root / "train"
     train_dir.mkdir(parents=True)
     model.save(train_dir / "model.keras")
-    (train_dir / "manifest.json").write_text("{}\n")
+    mark_finished(train_dir)
     trained = edgeml.TrainedModel(kind="keras", path="model.keras",
                                   test_outputs=model.predict(features.x["test"], verbose=0))
     config = OmegaConf.create({

@@ -1,13 +1,11 @@
 """Helpers and fixtures for the kws tests: stage contexts over params/app/kws.yaml with small
 overrides, tiny datasets.
 
-Not a conftest.py: tests/core imports names from the top-level conftest module, which a second
-conftest.py would shadow. Test modules import the fixtures they use from here.
+Not a conftest.py: test modules import the fixtures they use from here, under one unambiguous name.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import edgeml
+from edgeml import testing
 from edgeml.run import StageContext
 from edgeml_kws.app import KwsApp
 from edgeml_kws.raw_dataset import RawDataset
@@ -34,16 +33,12 @@ def kws_config(*overrides: str, seed: int = 0):
 
 def stage_context(build: Path, stage: str, cfg) -> StageContext:
     """A context whose out_dir is build/stage (the test marks it finished with finish())."""
-    out = build / stage
-    out.mkdir(parents=True, exist_ok=True)
-    return StageContext(stage=stage, config=cfg, out_dir=out, build_dir=build,
-                        target=edgeml.TargetProfile.from_config(OmegaConf.to_container(cfg.target)),
-                        seed=int(cfg.seed), progress=edgeml.Progress(enabled=False))
+    return testing.stage_context(stage, cfg, build, seed=int(cfg.seed))
 
 
 def finish(ctx: StageContext) -> None:
-    """Stand in for core's manifest so downstream ctx.input_dir() accepts the stage."""
-    (ctx.out_dir / "manifest.json").write_text(json.dumps({"stage": ctx.stage}))
+    """Mark a hand-run stage finished so downstream ctx.input_dir() accepts it."""
+    testing.mark_finished(ctx.out_dir)
 
 
 def noise_dataset(n_per_class: int = 6, seed: int = 0) -> RawDataset:

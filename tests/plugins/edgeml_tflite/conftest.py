@@ -14,8 +14,5 @@ def tiny(tmp_path_factory) -> TinyBuild:
 
 @pytest.fixture(scope="session")
 def compressed(tiny):
-    """The compressor run once; returns (CompressedModel, its output dir)."""
-    from edgeml_tflite.compressor import TfliteInt8Compressor
-
-    ctx = tiny.ctx("compress")
-    return TfliteInt8Compressor().compress(ctx, tiny.trained, tiny.features), ctx.out_dir
+    """The compressor run once; returns (CompressedModel, the compress stage dir)."""
+    return tiny.compress(), tiny.build_dir / "compress"

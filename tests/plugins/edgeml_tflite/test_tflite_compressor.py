@@ -32,12 +32,11 @@ def _ops_and_types(tflite_bytes: bytes) -> tuple[list[str], set[str]]:
     return names, types
 
 
-def test_plugin_registers_the_compressor_without_importing_tensorflow():
-    code = ("import sys, edgeml_tflite.plugin as p; c = p.edgeml_register_compressors()[0]; "
-            "assert (c.name, c.input_kinds, c.output_format) == ('tflite-int8', ('keras',), 'tflite-int8'); "
-            "heavy = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'ai_edge_litert')]; "
-            "assert not heavy, heavy")
-    subprocess.run([sys.executable, "-c", code], check=True)
+def test_plugin_registers_the_compressor():
+    import edgeml_tflite.plugin
+
+    (c,) = edgeml_tflite.plugin.edgeml_register_compressors()
+    assert (c.name, c.input_kinds, c.output_format) == ("tflite-int8", ("keras",), "tflite-int8")
 
 
 def test_conversion_is_full_integer_with_folded_bn_and_fused_relu(compressed):

@@ -20,12 +20,11 @@ needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 
-def test_plugin_registers_the_backend_without_heavy_imports():
-    code = ("import sys, edgeml_tflm.plugin as p; b = p.edgeml_register_backends()[0]; "
-            "assert (b.name, b.accepts) == ('tflm', ('tflite-int8',)); "
-            "heavy = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tflite_micro', 'ai_edge_litert')]; "
-            "assert not heavy, heavy")
-    subprocess.run([sys.executable, "-c", code], check=True)
+def test_plugin_registers_the_backend():
+    import edgeml_tflm.plugin
+
+    (b,) = edgeml_tflm.plugin.edgeml_register_backends()
+    assert (b.name, b.accepts) == ("tflm", ("tflite-int8",))
 
 
 def test_export_writes_every_listed_file(exported):
