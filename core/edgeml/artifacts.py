@@ -198,11 +198,15 @@ class CompressedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
-    def dequantized_outputs(self) -> np.ndarray:
-        out = np.asarray(self.test_outputs)
+    def dequantize(self, raw: np.ndarray) -> np.ndarray:
+        """Raw outputs of this model (reference or device) as real values."""
+        out = np.asarray(raw).astype(np.float32)
         if self.output_quant is None:
-            return out.astype(np.float32)
-        return (out.astype(np.float32) - self.output_quant.zero_point) * self.output_quant.scale
+            return out
+        return (out - self.output_quant.zero_point) * self.output_quant.scale
+
+    def dequantized_outputs(self) -> np.ndarray:
+        return self.dequantize(self.test_outputs)
 
     def save(self, out_dir: Path) -> None:
         np.save(out_dir / "test_outputs.npy", np.asarray(self.test_outputs))

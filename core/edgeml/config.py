@@ -203,8 +203,6 @@ def check(cfg: DictConfig, registry: Registry, root: Path) -> BuildConfig:
     compressor = select_compressor(app, backend, registry, cfg.get("compress", {}).get("compressor"))
     for component in (app, compressor, backend):
         component.check(cfg, target)
-    if not isinstance(cfg.get("seed"), int):
-        raise ConfigError(f"seed={cfg.get('seed')!r} must be an integer")
     build_dir = cfg.get("build_dir") or f"builds/{app_name}-{target.name}-{backend_name}"
     path = Path(str(build_dir))
     if not path.is_absolute():

@@ -24,18 +24,15 @@ from edgeml.errors import BudgetError, ConfigError, StageOrderError
 from edgeml.progress import Progress
 from edgeml.report import failures, markdown
 from edgeml.run import RunInfo, StageContext, StageRecord
-from edgeml.stages import STAGE_FUNCTIONS, STAGE_PARAMS, STAGES
+from edgeml.stages import STAGE_COMPONENT, STAGE_FUNCTIONS, STAGE_PARAMS, STAGES
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "edgeml.manifest/1"
 
 
 def _component(bc: BuildConfig, stage: str):
-    if stage in ("sense", "preprocess", "train"):
-        return "app", bc.app
-    if stage == "compress":
-        return "compressor", bc.compressor
-    return "backend", bc.backend
+    kind = STAGE_COMPONENT[stage]
+    return kind, getattr(bc, kind)
 
 
 def config_slice(bc: BuildConfig, stage: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator, TextIO
 
 
@@ -60,6 +61,44 @@ class Progress:
         self.stream.flush()
 
 
+@dataclass
+class CapturedOutput:
+    """What native code wrote while captured; ``text`` is filled when the block ends."""
+
+    text: str = ""
+
+    def last_lines(self, n: int = 3) -> str:
+        """The last ``n`` non-empty lines joined by " / ", for quoting in a one-line error."""
+        lines = [ln.strip() for ln in self.text.splitlines() if ln.strip()]
+        return " / ".join(lines[-n:]) or "no message"
+
+
+@contextmanager
+def native_output_captured(fds: tuple[int, ...] = (2,)) -> Iterator[CapturedOutput]:
+    """Redirect file descriptor 2 (or ``fds``) into a buffer for the block, at the OS level.
+
+    Native libraries (a framework's C++ logging, a runtime's printf) write to
+    the descriptor directly, where ``sys.stderr`` redirection does not reach.
+    """
+    captured = CapturedOutput()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in fds}
+    with tempfile.TemporaryFile() as held:
+        for fd in fds:
+            os.dup2(held.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            held.seek(0)
+            captured.text = held.read().decode("utf-8", "replace")
+
+
 @contextmanager
 def native_stderr_muted(fds: tuple[int, ...] = (2,)) -> Iterator[None]:
     """Hold back what native code writes to file descriptor 2 (or ``fds``) inside the block.
@@ -69,23 +108,10 @@ def native_stderr_muted(fds: tuple[int, ...] = (2,)) -> Iterator[None]:
     If the block raises, the held-back text is written out, so a failure
     keeps its diagnosis.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in fds}
-    with tempfile.TemporaryFile() as held:
-        for fd in fds:
-            os.dup2(held.fileno(), fd)
-        try:
+    captured = CapturedOutput()
+    try:
+        with native_output_captured(fds) as captured:
             yield
-        except BaseException:
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-                os.close(copy)
+    except BaseException:
+        sys.stderr.write(captured.text)
+        raise

@@ -96,13 +96,10 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     device = bc.backend.run(ctx, deliverable, model, features)
     np.save(ctx.out_dir / "device_outputs.npy", np.asarray(device.test_outputs))
     task, classes, y = bc.app.task, features.classes, features.y["test"]
-    dequant = device.test_outputs
-    if model.output_quant is not None:
-        dequant = (np.asarray(device.test_outputs, np.float32) - model.output_quant.zero_point) * model.output_quant.scale
     scores = {
         "float": scoring.score(task, y, trained.test_outputs, classes),
         "int8": scoring.score(task, y, model.dequantized_outputs(), classes),
-        "device": scoring.score(task, y, dequant, classes),
+        "device": scoring.score(task, y, model.dequantize(device.test_outputs), classes),
     }
     latency = estimate_latency(model.macs, bc.target, device, model.macs_by_kind)
     vin = ValidationInput(config=ctx.config, target=bc.target, task=task, features=features, trained=trained,
@@ -116,6 +113,11 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
         "parity.mismatches": float(report["parity"]["mismatches"]), "fits": float(report["fits"]),
         "passed": float(report["passed"]), "latency_ms": float(report["latency"]["ms"] or 0.0),
         "flash_bytes": float(report["memory"]["flash_bytes"]), "ram_bytes": float(report["memory"]["ram_bytes"])}
+
+
+#: Which selected component does each stage's work (its name and version go in the manifest).
+STAGE_COMPONENT: dict[str, str] = {"sense": "app", "preprocess": "app", "train": "app",
+                                   "compress": "compressor", "export": "backend", "validate": "backend"}
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[StageContext, BuildConfig], dict[str, float]]] = {

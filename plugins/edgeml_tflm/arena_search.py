@@ -8,7 +8,6 @@ interpreter allocates its tensors and completes one inference.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,6 @@ class ArenaSearch:
     arena_bytes: int        # measured + margin: EDGEML_TENSOR_ARENA_SIZE
     granularity_bytes: int
     probes: int
-    seconds: float
 
 
 def arena_works(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> bool:
@@ -46,10 +44,9 @@ def margin_for(measured: int, fraction: float, extra: int, granularity: int) -> 
 def find_arena(tflite_bytes: bytes, q_input: np.ndarray, upper: int, granularity: int,
                margin_fraction: float, margin_bytes: int) -> ArenaSearch:
     """Bisect over multiples of ``granularity`` in (0, ``upper``]; assumes a bigger arena never hurts."""
-    t0 = time.monotonic()
     hi = -(-upper // granularity)   # units of granularity; hi works, lo fails (0 bytes trivially does)
     lo, probes = 0, 1
-    with host_interpreter.captured_stderr() as err:
+    with edgeml.native_output_captured() as err:
         top_works = arena_works(tflite_bytes, hi * granularity, q_input)
         while top_works and hi - lo > 1:
             mid = (lo + hi) // 2
@@ -66,4 +63,4 @@ def find_arena(tflite_bytes: bytes, q_input: np.ndarray, upper: int, granularity
     measured = hi * granularity
     margin = margin_for(measured, margin_fraction, margin_bytes, granularity)
     return ArenaSearch(measured_bytes=measured, margin_bytes=margin, arena_bytes=measured + margin,
-                       granularity_bytes=granularity, probes=probes, seconds=time.monotonic() - t0)
+                       granularity_bytes=granularity, probes=probes)

@@ -1,18 +1,14 @@
 """The tflite-micro host interpreter: TFLM's own C++ (reference kernels) built for this machine.
 
 TFLM reports why it failed (an arena too small, an op with no kernel) only on
-the C-level stderr; :func:`captured_stderr` keeps those lines so an error can
+the C-level stderr; :func:`edgeml.native_output_captured` keeps those lines so an error can
 quote them, and keeps the dozens of expected failures of an arena search off
 the user's terminal.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,31 +19,6 @@ def tflm_version() -> str:
     import tflite_micro
 
     return str(getattr(tflite_micro, "__version__", "unknown"))
-
-
-class CapturedStderr:
-    text: str = ""
-
-    def last_lines(self, n: int = 3) -> str:
-        lines = [ln.strip() for ln in self.text.splitlines() if ln.strip()]
-        return " / ".join(lines[-n:]) or "no message from TFLM"
-
-
-@contextlib.contextmanager
-def captured_stderr() -> Iterator[CapturedStderr]:
-    """Redirect file descriptor 2 (where TFLM's MicroPrintf writes) into a buffer for the block."""
-    captured = CapturedStderr()
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield captured
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            captured.text = tmp.read().decode("utf-8", "replace")
 
 
 def load(tflite_bytes: bytes, arena_bytes: int) -> Any:
@@ -67,7 +38,7 @@ def invoke_one(interpreter: Any, q_input: np.ndarray) -> np.ndarray:
 def run_all(tflite_bytes: bytes, arena_bytes: int, q_inputs: np.ndarray, progress: edgeml.Progress,
             task: str) -> np.ndarray:
     """Every example through one interpreter, in order; raw int8 outputs, one row each."""
-    with captured_stderr() as err:
+    with edgeml.native_output_captured() as err:
         try:
             interpreter = load(tflite_bytes, arena_bytes)
         except RuntimeError as exc:

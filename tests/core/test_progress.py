@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from edgeml.progress import Progress, native_stderr_muted
+from edgeml.progress import Progress, native_output_captured, native_stderr_muted
 
 
 def test_native_output_is_held_back_and_replayed_on_failure(capfd):
@@ -18,6 +18,13 @@ def test_native_output_is_held_back_and_replayed_on_failure(capfd):
         os.write(2, b"E0000 the reason it broke\n")
         raise RuntimeError("import failed")
     assert "the reason it broke" in capfd.readouterr().err
+
+
+def test_native_output_is_captured_for_quoting(capfd):
+    with native_output_captured() as err:
+        os.write(2, b"arena too small\n\nFailed to allocate tensor 3\n")
+    assert capfd.readouterr().err == ""
+    assert err.last_lines(2) == "arena too small / Failed to allocate tensor 3"
 
 
 def test_progress_in_a_log_prints_each_tenth_once():
