@@ -70,11 +70,16 @@ def test_plugin_shipped_config_groups_are_found(blobs_registry, blobs_conf):
     assert group_options(ROOT, blobs_registry, "app")["blobs"] == blobs_conf / "app" / "blobs.yaml"
 
 
-def test_recipes_compose(blobs_registry):
+def test_recipes_compose(tmp_path, monkeypatch):
+    from edgeml.plugins import load_registry
+
+    monkeypatch.chdir(tmp_path)
+    registry = load_registry()
     for path in sorted((ROOT / "pipelines").glob("*.yaml")):
         recipe = load_recipe(ROOT, path.stem)
-        assert any(o.startswith("app=") for o in recipe.overrides), path
-        assert recipe.description
+        assert recipe.description, path
+        bc = compose(recipe.overrides, registry, ROOT)
+        assert bc.build_dir.is_relative_to(tmp_path), path
     with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
         load_recipe(ROOT, "nope")
 
