@@ -13,14 +13,15 @@ from edgeml.components import MODEL_KINDS, TASKS, App, Backend, Check, Compresso
 from edgeml.errors import (  # noqa: E402
     BudgetError, ConfigError, DataError, EdgeMLError, IncompatibleError, PluginError, StageOrderError,
 )
+from edgeml import metrics  # noqa: E402
 from edgeml.plugins import hookimpl  # noqa: E402
 from edgeml.progress import CapturedOutput, Progress, native_output_captured, native_stderr_muted  # noqa: E402
-from edgeml.run import RunInfo, StageContext, StageRecord, ValidationInput  # noqa: E402
+from edgeml.run import Evaluation, RunInfo, StageContext, StageRecord, ValidationInput  # noqa: E402
 from edgeml.targets import TargetProfile  # noqa: E402
 
 __all__ = [
     "App", "Backend", "BudgetError", "Check", "CompressedModel", "Compressor", "ConfigError", "DataError",
     "Deliverable", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
     "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
-    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "hookimpl", "native_output_captured", "native_stderr_muted", "CapturedOutput", "__version__",
+    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "hookimpl", "metrics", "native_output_captured", "native_stderr_muted", "CapturedOutput", "__version__",
 ]

@@ -71,8 +71,10 @@ def digest(data: Any) -> str:
 class FeatureSet:
     """Features and labels for the train/val/test splits, plus the feature spec.
 
-    ``x[split]`` is float32 with shape ``(n, *input_shape)``; ``y[split]`` is
-    int64 class indices. ``spec`` describes exactly how features are computed
+    ``x[split]`` is float32 with shape ``(n, *input_shape)``. ``y[split]`` is
+    int64 class indices for single-label tasks, or float32 of any shape
+    ``(n, ...)`` for the others: several yes/no targets per example (NaN
+    where a target is unknown), or padded per-example object lists. ``spec`` describes exactly how features are computed
     (window, hop, filters, scaling) so device code can reproduce them; it goes
     into the preprocess manifest. ``classes`` names the label indices.
     """
@@ -93,7 +95,9 @@ class FeatureSet:
             if len(self.x[split]) != len(self.y[split]):
                 raise DataError(f"'{split}' has {len(self.x[split])} inputs but {len(self.y[split])} labels")
             np.save(out_dir / f"x_{split}.npy", np.ascontiguousarray(self.x[split], dtype=np.float32))
-            np.save(out_dir / f"y_{split}.npy", np.ascontiguousarray(self.y[split], dtype=np.int64))
+            y = np.asarray(self.y[split])
+            y_dtype = np.float32 if np.issubdtype(y.dtype, np.floating) else np.int64
+            np.save(out_dir / f"y_{split}.npy", np.ascontiguousarray(y, dtype=y_dtype))
         write_json(out_dir / "feature_spec.json",
                    {"schema": "edgeml.features/1", "classes": self.classes, "spec": self.spec,
                     "input_shape": list(self.input_shape),
@@ -184,7 +188,10 @@ class CompressedModel:
     ``macs_by_kind`` splits it by layer kind (``conv``, ``pointwise``,
     ``depthwise``, ``dense``), whose costs per MAC differ several-fold on a
     microcontroller. ``reference`` names the runtime that produced
-    ``test_outputs``.
+    ``test_outputs``. ``levels`` holds real-valued test outputs of
+    intermediate models the compressor made on the way (``{"onnx": ...}``,
+    ``{"pruned": ...}``), which validate scores between float and int8 so the
+    cost of every step is visible.
     """
 
     format: str
@@ -197,6 +204,7 @@ class CompressedModel:
     output_quant: QuantParams | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, np.ndarray] = field(default_factory=dict)
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
         """Raw outputs of this model (reference or device) as real values."""
@@ -210,7 +218,13 @@ class CompressedModel:
 
     def save(self, out_dir: Path) -> None:
         np.save(out_dir / "test_outputs.npy", np.asarray(self.test_outputs))
+        for name, outputs in self.levels.items():
+            if not name.replace("-", "_").isidentifier() or name in ("float", "int8", "device"):
+                raise DataError(f"compressed-model level '{name}' is not a valid name: use letters, digits, '-' "
+                                "and '_', not float/int8/device")
+            np.save(out_dir / f"level_{name}.npy", np.asarray(outputs, dtype=np.float32))
         write_json(out_dir / "model.json", {
+            "levels": list(self.levels),
             "schema": "edgeml.compressed/1", "format": self.format, "path": self.path,
             "reference": self.reference, "macs": int(self.macs),
             "macs_by_kind": {k: int(v) for k, v in self.macs_by_kind.items()},
@@ -226,7 +240,8 @@ class CompressedModel:
                    reference=meta["reference"], macs=int(meta.get("macs", 0)),
                    macs_by_kind={k: int(v) for k, v in meta.get("macs_by_kind", {}).items()},
                    input_quant=q(meta.get("input_quant")), output_quant=q(meta.get("output_quant")),
-                   metrics=meta.get("metrics", {}), info=meta.get("info", {}))
+                   metrics=meta.get("metrics", {}), info=meta.get("info", {}),
+                   levels={n: _load_npy(stage_dir / f"level_{n}.npy") for n in meta.get("levels", [])})
 
 
 @dataclass

@@ -11,6 +11,7 @@ import pluggy
 
 from edgeml import metrics as scoring
 from edgeml.components import Check
+from edgeml.report import average_power, requirements
 from edgeml.run import ValidationInput
 from edgeml.targets import kib
 
@@ -53,7 +54,7 @@ def edgeml_validate(validation: ValidationInput) -> list[Check]:
                    ": a constant model makes parity meaningless; check training and the input quantization"),
         figures={"distinct_outputs": distinct}))
 
-    prim = scoring.primary(v.task)
+    prim = v.primary
     max_drop = float(vcfg.get("max_int8_drop", 0.02))
     drop = v.scores["float"][prim] - v.scores["int8"][prim]
     checks.append(Check(
@@ -62,10 +63,34 @@ def edgeml_validate(validation: ValidationInput) -> list[Check]:
                 + ("" if drop <= max_drop else ": use more calibration samples or quantization-aware training"),
         figures={"float": v.scores["float"][prim], "int8": v.scores["int8"][prim], "drop": drop}))
 
-    max_ms = vcfg.get("max_latency_ms")
-    if max_ms is not None and v.latency_cycles is not None:
-        ms = v.latency_cycles / t.clock_hz * 1000
-        checks.append(Check(name="budget.latency", passed=ms <= float(max_ms),
-                            message=f"latency: {ms:.2f} ms per inference, budget {float(max_ms):.2f} ms",
-                            figures={"ms": ms, "budget_ms": float(max_ms)}))
+    req = requirements(v.config)
+    ms = None if v.latency_cycles is None else v.latency_cycles / t.clock_hz * 1000
+    if req["max_latency_ms"] is not None:
+        budget = req["max_latency_ms"]
+        ok = ms is not None and ms <= budget
+        checks.append(Check(
+            name="budget.latency", passed=ok,
+            message=(f"latency: no figure for {t.name} (its profile has no latency model)" if ms is None else
+                     f"latency: {ms:.2f} ms per inference, budget {budget:.2f} ms")
+                    + ("" if ok else ": shrink the model (fewer MACs, smaller input) or pick a faster target"),
+            figures={"ms": ms, "budget_ms": budget}))
+    if req["max_power_mw"] is not None:
+        budget = req["max_power_mw"]
+        power = average_power(t, ms, req["rate_hz"])
+        ok = power is not None and power["average_mw"] <= budget and not power["saturated"]
+        if power is None:
+            why = ("no inference rate: set validate.rate_hz or the app's requirements.rate_hz" if req["rate_hz"] is None
+                   else f"no latency figure for {t.name}")
+            message = f"power: cannot judge the {budget:g} mW budget ({why})"
+        else:
+            message = (f"power: {power['average_mw']:.2f} mW average at {power['rate_hz']:g}/s "
+                       f"({power['duty_cycle']:.1%} active at {t.active_mw:g} mW), budget {budget:g} mW")
+            if power["saturated"]:
+                message += ": one inference takes longer than the period; lower the rate or shrink the model"
+            elif not ok:
+                message += ": shrink the model, lower the rate, or pick a part with lower active power"
+        checks.append(Check(name="budget.power", passed=ok, message=message,
+                            figures={"budget_mw": budget} | ({} if power is None else {
+                                "average_mw": power["average_mw"], "rate_hz": power["rate_hz"],
+                                "duty_cycle": power["duty_cycle"]})))
     return checks

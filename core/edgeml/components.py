@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from edgeml.artifacts import CompressedModel, Deliverable, DeviceRun, FeatureSet, TrainedModel
-    from edgeml.run import StageContext
+    from edgeml.run import Evaluation, StageContext
 
 #: Model kinds the contract knows. A plugin may train another kind if some
 #: compressor accepts it; these three have built-in or planned compressors.
 MODEL_KINDS = ("keras", "torch", "sklearn")
 
-#: Tasks an app may declare; they select how outputs are scored.
-TASKS = ("classification", "anomaly")
+#: Tasks an app may declare. ``classification``: one class per example
+#: (integer labels, one score per class), which the default
+#: :meth:`App.evaluate` scores; the others describe apps that score
+#: themselves: ``anomaly`` (a normal/abnormal score), ``multilabel`` (several
+#: yes/no outputs per example), ``detection`` (objects per example).
+TASKS = ("classification", "anomaly", "multilabel", "detection")
 
 
 class _Named:
@@ -38,10 +42,16 @@ class App(_Named):
     * ``name``: the ``app=`` choice; config lives in ``app/NAME.yaml``.
     * ``task``: one of :data:`TASKS`.
     * ``model_kinds``: kinds ``train`` can return, preferred first.
+    * ``primary_metric``: the key of :meth:`evaluate`'s result that ranks
+      models and judges compression (higher is better).
+    * ``default_backend``: the backend used when the command line names
+      none (``None``: the config's default).
     """
 
     task: ClassVar[str] = "classification"
     model_kinds: ClassVar[tuple[str, ...]] = ()
+    primary_metric: ClassVar[str] = "accuracy"
+    default_backend: ClassVar[str | None] = None
 
     def check(self, config: Any, target: Any) -> None:
         """Optional: refuse a bad app config (``config.app``) or a target the
@@ -64,8 +74,40 @@ class App(_Named):
 
     def train(self, ctx: StageContext, features: FeatureSet) -> TrainedModel:
         """Train a float model, save it under ``ctx.out_dir`` and return a
-        :class:`TrainedModel` with its scores on the test split."""
+        :class:`TrainedModel` with its scores on the test split. Per-epoch
+        figures go to the trackers through ``ctx.log_metrics``."""
         raise NotImplementedError
+
+    def evaluate(self, ev: Evaluation) -> dict[str, Any]:
+        """Score one level's real-valued outputs (``ev.outputs``) on ``ev.split``.
+
+        Called for every level of the build (``float``, the compressor's
+        intermediate levels, ``int8``, ``device``) so the figures are
+        comparable step by step; they form report.json's ``metrics`` block.
+        The result must hold :attr:`primary_metric` as a number and may nest
+        dicts (``per_class``) and lists (``confusion``). The default scores
+        single-label classification with :func:`edgeml.metrics.classification`.
+        """
+        from edgeml.metrics import classification
+
+        return classification(ev.features.y[ev.split], ev.outputs, ev.features.classes)
+
+    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> list[str]:
+        """Optional: write the app's own device-side C into ``ctx.out_dir``.
+
+        Called in the export stage after the backend's export, for what runs
+        around the model on the device: feature extraction, frame
+        preprocessing, post-processing. Write under a folder named after the
+        app and return the paths relative to ``ctx.out_dir``; core adds them
+        to the deliverable. The backend never sees them."""
+        return []
+
+    def illustrate(self, ctx: StageContext, ev: Evaluation) -> list[str]:
+        """Optional: draw the device level's results as PNGs in ``ctx.out_dir``.
+
+        Called once in validate. Return the file names written; report.json
+        lists them under ``figures`` and the trackers keep them."""
+        return []
 
 
 class Compressor(_Named):

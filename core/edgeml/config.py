@@ -172,6 +172,11 @@ def compose(overrides: list[str], registry: Registry, root: Path | None = None) 
             cfg = hydra_compose(config_name="config", overrides=hydra_overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"config does not compose: {_reason(exc)}: check the override's key and value") from exc
+    app = registry.apps.get(str(cfg.get("app", {}).get("name")))
+    preferred = getattr(app, "default_backend", None)
+    if "backend" not in _choices(overrides) and preferred and preferred != cfg.get("backend", {}).get("name"):
+        # The app's own default backend, when the command line names none.
+        return compose([*overrides, f"backend={preferred}"], registry, root)
     return check(cfg, registry, root)
 
 

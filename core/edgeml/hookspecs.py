@@ -133,6 +133,15 @@ def edgeml_stage_finished(run: RunInfo, record: StageRecord) -> None:
 
 
 @hookspec
+def edgeml_stage_metrics(run: RunInfo, stage: str, metrics: dict[str, float], step: int) -> None:
+    """Called while a stage runs, each time it reports figures through
+    ``ctx.log_metrics`` (per-epoch loss and validation scores, trial
+    results): ``metrics`` is a flat ``dict[str, float]`` at ``step``.
+    Trackers draw curves from these; the stage's final metrics still come
+    with :func:`edgeml_stage_finished`."""
+
+
+@hookspec
 def edgeml_stage_failed(run: RunInfo, stage: str, error: BaseException) -> None:
     """Called when a stage raised; the error propagates after every observer ran."""
 

@@ -46,19 +46,61 @@ def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None,
     return {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(macs), "method": method}
 
 
+REQUIREMENT_KEYS = ("max_latency_ms", "rate_hz", "max_power_mw")
+
+
+def requirements(config: Any) -> dict[str, float | None]:
+    """The deployment's budgets: ``validate.KEY`` when set, else the app config's ``requirements.KEY``."""
+    validate = config.get("validate") or {}
+    app_req = (config.get("app") or {}).get("requirements") or {}
+    out: dict[str, float | None] = {}
+    for key in REQUIREMENT_KEYS:
+        value = validate.get(key)
+        if value is None:
+            value = app_req.get(key)
+        out[key] = None if value is None else float(value)
+    return out
+
+
+def average_power(target: TargetProfile, latency_ms: float | None, rate_hz: float | None) -> dict[str, Any] | None:
+    """Average power of a duty cycle: active while inferring, asleep the rest of each period."""
+    if rate_hz is None or latency_ms is None:
+        return None
+    period_ms = 1000.0 / rate_hz
+    active_ms = min(latency_ms, period_ms)
+    sleep_mw = target.sleep_mw if target.sleep_mw is not None else 0.0
+    avg = (target.active_mw * active_ms + sleep_mw * (period_ms - active_ms)) / period_ms
+    return {
+        "rate_hz": rate_hz, "duty_cycle": active_ms / period_ms, "average_mw": avg,
+        "energy_per_inference_uj": target.active_mw * latency_ms, "active_mw": target.active_mw,
+        "sleep_mw": target.sleep_mw, "saturated": latency_ms > period_ms,
+        "method": f"({target.active_mw:g} mW x {active_ms:.3f} ms + {sleep_mw:g} mW sleep x "
+                  f"{period_ms - active_ms:.3f} ms) / {period_ms:.3f} ms period; latency: {{latency}}; active power: "
+                  f"{target.power_source or 'target profile'}; sleep power: "
+                  + (target.sleep_power_source or "target profile" if target.sleep_mw is not None
+                     else f"none in target '{target.name}' (counted as 0)"),
+    }
+
+
 def build_report(bc: BuildConfig, vin: ValidationInput, latency: dict[str, Any], checks: list[Check]) -> dict[str, Any]:
-    prim = scoring.primary(vin.task)
+    prim = vin.primary
     target, deliverable = bc.target, vin.deliverable
     par = scoring.parity(vin.compressed.test_outputs, vin.device.test_outputs)
     fits = all(c.passed for c in checks if c.name.startswith("budget."))
     energy = None if latency["ms"] is None else target.active_mw * latency["ms"]
+    req = requirements(vin.config)
+    power = average_power(target, latency["ms"], req["rate_hz"])
+    if power is not None:
+        power["method"] = power["method"].replace("{latency}", latency["method"])
     return {
         "schema": REPORT_SCHEMA,
         "app": bc.app.name, "target": target.name, "backend": bc.backend.name,
         "compressor": bc.compressor.name, "seed": int(bc.config.seed), "task": vin.task,
         "classes": vin.features.classes, "primary_metric": prim,
         "accuracy": {level: s.get("accuracy") for level, s in vin.scores.items()},
-        "metrics": vin.scores,
+        "metrics": {"primary": prim, "levels": list(vin.scores)} | vin.scores,
+        "requirements": req,
+        "power": power,
         "memory": {
             "flash_bytes": int(deliverable.flash_bytes.value), "flash_method": deliverable.flash_bytes.method,
             "ram_bytes": int(deliverable.ram_bytes.value), "ram_method": deliverable.ram_bytes.method,
@@ -83,16 +125,20 @@ def failures(report: dict[str, Any]) -> list[str]:
 
 def summary_table(report: dict[str, Any]) -> str:
     """A short human table of a report, for the terminal."""
-    m, lat, acc = report["memory"], report["latency"], report["accuracy"]
+    m, lat, prim = report["memory"], report["latency"], report["primary_metric"]
+    block = report.get("metrics", {})
+    levels = {k: block[k] for k in block.get("levels", [k for k, v in block.items() if isinstance(v, dict)])}
     fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    power = report.get("power")
     rows = [
         ("build", f"{report['app']} on {report['target']} via {report['backend']} (seed {report['seed']})"),
-        (report["primary_metric"], f"float {fmt(acc.get('float'))}  int8 {fmt(acc.get('int8'))}  "
-                                   f"device {fmt(acc.get('device'))}"),
+        (prim, "  ".join(f"{level} {fmt(s.get(prim))}" for level, s in levels.items())),
         ("flash", f"{kib(m['flash_bytes'])} of {kib(m['flash_budget_bytes'])} allowed  [{m['flash_method']}]"),
         ("RAM", f"{kib(m['ram_bytes'])} of {kib(m['ram_budget_bytes'])} allowed  [{m['ram_method']}]"),
         ("latency", "-" if lat["ms"] is None else f"{lat['ms']:.2f} ms, {lat['cycles']:.0f} cycles  [{lat['method']}]"),
         ("energy", "-" if report["energy_uj"] is None else f"{report['energy_uj']:.1f} uJ per inference"),
+    ] + ([("power", f"{power['average_mw']:.3f} mW average at {power['rate_hz']:g} inferences/s "
+                    f"(duty cycle {power['duty_cycle']:.1%})")] if power else []) + [
         ("parity", f"{'bit-exact' if report['parity']['bit_exact'] else 'MISMATCH'}: "
                    f"{report['parity']['mismatches']} of {report['parity']['compared']} outputs differ"),
         ("verdict", "PASS" if report["passed"] else "FAIL: " + "; ".join(failures(report))),

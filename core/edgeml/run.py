@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 from omegaconf import DictConfig
 
 from edgeml.artifacts import CompressedModel, Deliverable, DeviceRun, FeatureSet, TrainedModel
@@ -52,6 +53,15 @@ class StageContext:
     target: TargetProfile
     seed: int
     progress: Progress
+    #: Set by the orchestrator: forwards to the ``edgeml_stage_metrics`` observers.
+    metrics_sink: Callable[[dict[str, float], int], None] | None = None
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Send figures of a long computation (per-epoch loss, validation
+        score) to the trackers as they happen, at ``step`` (e.g. the epoch).
+        A stage's final metrics are its return value; this is for curves."""
+        if self.metrics_sink is not None:
+            self.metrics_sink({str(k): float(v) for k, v in metrics.items()}, int(step))
 
     @property
     def app(self) -> DictConfig:
@@ -63,6 +73,25 @@ class StageContext:
         if not (d / "manifest.json").is_file():
             raise StageOrderError(f"stage '{stage}' has not finished in {self.build_dir}: run `edgeml stage {stage}` first")
         return d
+
+
+@dataclass
+class Evaluation:
+    """One level of a build to score with :meth:`edgeml.App.evaluate`.
+
+    ``level`` is ``float``, an intermediate model the compressor reported
+    (``onnx``, ``pruned``...), ``int8`` or ``device``. ``outputs`` are real
+    values (INT8 outputs already dequantized), one row per example of
+    ``split``. ``trained.info`` carries what the train stage decided (a
+    threshold, a grid size).
+    """
+
+    level: str
+    outputs: np.ndarray
+    features: FeatureSet
+    trained: TrainedModel
+    config: DictConfig
+    split: str = "test"
 
 
 @dataclass
@@ -78,4 +107,7 @@ class ValidationInput:
     deliverable: Deliverable
     device: DeviceRun
     latency_cycles: float | None
-    scores: dict[str, dict[str, float]]
+    #: The metrics block: level -> :meth:`App.evaluate` result, in build order.
+    scores: dict[str, dict[str, Any]]
+    #: The app's primary metric, a key of every ``scores`` level.
+    primary: str = "accuracy"

@@ -26,6 +26,8 @@ class ValidateConfig:
     require_bit_exact: bool = True
     max_int8_drop: float = 0.02
     max_latency_ms: Optional[float] = None
+    rate_hz: Optional[float] = None
+    max_power_mw: Optional[float] = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from edgeml.artifacts import CompressedModel, Deliverable, FeatureSet, TrainedMo
 from edgeml.config import BuildConfig
 from edgeml.errors import PluginError
 from edgeml.report import build_report, estimate_latency
-from edgeml.run import StageContext, ValidationInput
+from edgeml.run import Evaluation, StageContext, ValidationInput
 
 STAGES = ("sense", "preprocess", "train", "compress", "export", "validate")
 
@@ -28,13 +28,33 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "train": ("seed", "app.train", "target"),
     "compress": ("seed", "compress"),
     "export": ("backend", "target"),
-    "validate": ("validate", "target"),
+    "validate": ("validate", "app.requirements", "target"),
 }
 
 
 def _expect(obj: object, cls: type, who: str, method: str) -> None:
     if not isinstance(obj, cls):
         raise PluginError(f"{who}.{method}() returned {type(obj).__name__}, not edgeml.{cls.__name__}: fix the plugin")
+
+
+def _evaluate(bc: BuildConfig, level: str, outputs: np.ndarray, features: FeatureSet,
+              trained: TrainedModel) -> dict:
+    """The app's metrics of one level, checked to hold the primary metric."""
+    result = bc.app.evaluate(Evaluation(level=level, outputs=np.asarray(outputs), features=features,
+                                        trained=trained, config=bc.config))
+    prim = bc.app.primary_metric
+    if not isinstance(result, dict) or not isinstance(result.get(prim), (int, float, np.floating, np.integer)):
+        raise PluginError(f"app '{bc.app.name}'.evaluate() must return a dict with its primary metric '{prim}' "
+                          f"as a number (got {type(result).__name__}"
+                          f"{'' if not isinstance(result, dict) else ' with keys ' + ', '.join(sorted(result))}): "
+                          "fix the app or its primary_metric")
+    return result
+
+
+def _test_metrics(bc: BuildConfig, level: str, outputs: np.ndarray, features: FeatureSet,
+                  trained: TrainedModel) -> dict[str, float]:
+    return {f"test.{k}": v for k, v in scoring.flatten(_evaluate(bc, level, outputs, features, trained)).items()
+            if not k.startswith("confusion")}
 
 
 def sense(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
@@ -58,8 +78,7 @@ def train(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     if model.kind not in bc.app.model_kinds:
         raise PluginError(f"app '{bc.app.name}' trained a '{model.kind}' model but declares {bc.app.model_kinds}: "
                           "add the kind to App.model_kinds")
-    model.metrics.update({f"test.{k}": v for k, v in scoring.score(
-        bc.app.task, features.y["test"], model.test_outputs, features.classes).items()})
+    model.metrics.update(_test_metrics(bc, "float", model.test_outputs, features, model))
     model.save(ctx.out_dir)
     return dict(model.metrics)
 
@@ -69,8 +88,7 @@ def compress(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     trained = TrainedModel.load(ctx.input_dir("train"))
     model = bc.compressor.compress(ctx, trained, features)
     _expect(model, CompressedModel, f"compressor '{bc.compressor.name}'", "compress")
-    model.metrics.update({f"test.{k}": v for k, v in scoring.score(
-        bc.app.task, features.y["test"], model.dequantized_outputs(), features.classes).items()})
+    model.metrics.update(_test_metrics(bc, "int8", model.dequantized_outputs(), features, trained))
     model.metrics["macs"] = float(model.macs)
     model.save(ctx.out_dir)
     return dict(model.metrics)
@@ -81,6 +99,14 @@ def export(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     model = CompressedModel.load(ctx.input_dir("compress"))
     deliverable = bc.backend.export(ctx, model, features)
     _expect(deliverable, Deliverable, f"backend '{bc.backend.name}'", "export")
+    app_files = [str(f) for f in (bc.app.device_code(ctx, model, features) or [])]
+    clash = sorted(set(app_files) & set(deliverable.files))
+    if clash:
+        raise PluginError(f"app '{bc.app.name}' device_code() overwrote the backend's {', '.join(clash)}: "
+                          f"write the app's sources under {bc.app.name}/")
+    deliverable.files = list(deliverable.files) + app_files
+    if app_files:
+        deliverable.info["app_sources"] = app_files
     missing = [f for f in deliverable.files if not (ctx.out_dir / f).is_file()]
     if missing:
         raise PluginError(f"backend '{bc.backend.name}' lists files it did not write: {', '.join(missing)}")
@@ -95,24 +121,26 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     deliverable = Deliverable.load(ctx.input_dir("export"))
     device = bc.backend.run(ctx, deliverable, model, features)
     np.save(ctx.out_dir / "device_outputs.npy", np.asarray(device.test_outputs))
-    task, classes, y = bc.app.task, features.classes, features.y["test"]
-    scores = {
-        "float": scoring.score(task, y, trained.test_outputs, classes),
-        "int8": scoring.score(task, y, model.dequantized_outputs(), classes),
-        "device": scoring.score(task, y, model.dequantize(device.test_outputs), classes),
-    }
+    levels = {"float": np.asarray(trained.test_outputs)} | dict(model.levels) | {
+        "int8": model.dequantized_outputs(), "device": model.dequantize(device.test_outputs)}
+    scores = {level: _evaluate(bc, level, outputs, features, trained) for level, outputs in levels.items()}
+    figures = [str(f) for f in (bc.app.illustrate(ctx, Evaluation(
+        level="device", outputs=levels["device"], features=features, trained=trained, config=bc.config)) or [])]
     latency = estimate_latency(model.macs, bc.target, device, model.macs_by_kind)
-    vin = ValidationInput(config=ctx.config, target=bc.target, task=task, features=features, trained=trained,
+    vin = ValidationInput(config=ctx.config, target=bc.target, task=bc.app.task, features=features, trained=trained,
                           compressed=model, deliverable=deliverable, device=device,
-                          latency_cycles=latency["cycles"], scores=scores)
+                          latency_cycles=latency["cycles"], scores=scores, primary=bc.app.primary_metric)
     checks = [c for result in bc.registry.pm.hook.edgeml_validate(validation=vin) for c in (result or [])]
     report = build_report(bc, vin, latency, checks)
+    report["figures"] = [f"validate/{f}" for f in figures]
     write_json(ctx.out_dir / "report.json", report)
-    prim = scoring.primary(task)
-    return {f"{level}.{prim}": s[prim] for level, s in scores.items()} | {
+    prim = bc.app.primary_metric
+    power = report.get("power") or {}
+    return {f"{level}.{prim}": float(s[prim]) for level, s in scores.items()} | {
         "parity.mismatches": float(report["parity"]["mismatches"]), "fits": float(report["fits"]),
         "passed": float(report["passed"]), "latency_ms": float(report["latency"]["ms"] or 0.0),
-        "flash_bytes": float(report["memory"]["flash_bytes"]), "ram_bytes": float(report["memory"]["ram_bytes"])}
+        "flash_bytes": float(report["memory"]["flash_bytes"]), "ram_bytes": float(report["memory"]["ram_bytes"])} | (
+        {"average_mw": float(power["average_mw"])} if power.get("average_mw") is not None else {})
 
 
 #: Which selected component does each stage's work (its name and version go in the manifest).

@@ -41,11 +41,13 @@ class TargetProfile:
     active_mw: float
     description: str = ""
     arch: str = ""
-    sleep_uw: float | None = None
+    #: Power between inferences (deep sleep with RAM retained), for duty-cycled averages.
+    sleep_mw: float | None = None
     features: Mapping[str, Any] = field(default_factory=dict)
     latency_model: LatencyModel | None = None
     compile_flags: tuple[str, ...] = ()
     power_source: str = ""
+    sleep_power_source: str = ""
 
     @property
     def ram_budget_bytes(self) -> int:
@@ -80,7 +82,7 @@ class TargetProfile:
                 active_mw=float(data["active_mw"]),
                 description=str(data.get("description", "")),
                 arch=str(data.get("arch", "")),
-                sleep_uw=None if data.get("sleep_uw") is None else float(data["sleep_uw"]),
+                sleep_mw=None if data.get("sleep_mw") is None else float(data["sleep_mw"]),
                 features=dict(data.get("features") or {}),
                 latency_model=None if not lat else LatencyModel(
                     cycles_per_mac=float(lat["cycles_per_mac"]), source=str(lat.get("source", "")),
@@ -88,6 +90,7 @@ class TargetProfile:
                                             for k, v in (lat.get("cycles_per_mac_by_kind") or {}).items()}),
                 compile_flags=tuple(data.get("compile_flags") or ()),
                 power_source=str(data.get("power_source", "")),
+                sleep_power_source=str(data.get("sleep_power_source", "")),
             )
         except (TypeError, ValueError, KeyError) as exc:
             raise ConfigError(f"target profile '{name}' has a bad value ({exc}): fix target/{name}.yaml") from exc

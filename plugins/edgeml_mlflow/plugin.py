@@ -105,6 +105,19 @@ def edgeml_stage_finished(run: edgeml.RunInfo, record: edgeml.StageRecord) -> No
 
 
 @edgeml.hookimpl
+def edgeml_stage_metrics(run: edgeml.RunInfo, stage: str, metrics: dict[str, float], step: int) -> None:
+    if "mlflow_run_id" not in run.tracking:
+        return
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    _client(run).log_batch(run.tracking["mlflow_run_id"], metrics=[
+        Metric(f"{stage}.{k}", float(v), now, int(step)) for k, v in sorted(metrics.items())])
+
+
+@edgeml.hookimpl
 def edgeml_stage_failed(run: edgeml.RunInfo, stage: str, error: BaseException) -> None:
     if "mlflow_run_id" in run.tracking:
         run.tracking["failed_stage"] = stage
@@ -123,6 +136,10 @@ def edgeml_run_finished(run: edgeml.RunInfo, report: dict | None) -> None:
         export_dir = run.build_dir / "export"
         if export_dir.is_dir():
             client.log_artifacts(run_id, str(export_dir), artifact_path="deliverable")
+        for figure in report.get("figures") or []:
+            path = run.build_dir / figure
+            if path.is_file():
+                client.log_artifact(run_id, str(path), artifact_path="figures")
         client.set_tag(run_id, "edgeml.passed", str(report.get("passed")))
     failed = (report is not None and not report.get("passed", False)) or "failed_stage" in run.tracking
     status = "FAILED" if failed else "FINISHED"

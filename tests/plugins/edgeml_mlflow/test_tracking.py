@@ -56,3 +56,17 @@ def test_a_failing_build_is_a_failed_run(compose_blobs, tmp_path):
     runs = _client(tmp_path).search_runs([_client(tmp_path).get_experiment_by_name("edgeml").experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert runs[0].data.tags["edgeml.passed"] == "False"
+
+
+def test_per_epoch_curves_and_the_apps_figures_are_logged(blobs_conf, tmp_path):
+    from rich_blobs_plugin import RichPlugin, compose_rich
+
+    from edgeml.testing import registry_with
+
+    bc = compose_rich(registry_with(RichPlugin(blobs_conf)), tmp_path, "tracking.enabled=true",
+                  f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}")
+    _, report = orchestrator.run(bc)
+    client, run_id = _client(tmp_path), report["tracking"]["mlflow_run_id"]
+    curve = client.get_metric_history(run_id, "train.loss")
+    assert [(m.step, round(m.value, 4)) for m in curve] == [(0, 1.0), (1, 0.5), (2, 0.3333)]
+    assert [a.path for a in client.list_artifacts(run_id, "figures")] == ["figures/blobs.txt"]
