@@ -34,6 +34,11 @@ def test_entry_point_discovery_makes_the_app_runnable(tmp_path):
     assert report["compressor"] == "tflite-int8"
     assert report["parity"]["bit_exact"] is True
     assert report["accuracy"]["float"] > 0.6  # chance is 0.33
+    # the plugin's own primary metric, scored at every level, and its device-side C in the deliverable
+    assert report["primary_metric"] == report["metrics"]["primary"] == "balanced_accuracy"
+    assert report["metrics"]["device"]["balanced_accuracy"] > 0.6
+    deliverable = json.loads((tmp_path / "build" / "export" / "deliverable.json").read_text())
+    assert "toy/toy_features.h" in deliverable["files"]
     toy_check = next(c for c in report["checks"] if c["name"] == "toy.outputs_vary")
     assert toy_check["passed"] and not toy_check["blocking"]
     assert report["memory"]["ram_budget_bytes"] == int(16384 * 0.75)
@@ -43,6 +48,8 @@ def test_entry_point_discovery_makes_the_app_runnable(tmp_path):
     assert seen[0] == {"event": "run_started", "mode": "run",
                        "stages": ["sense", "preprocess", "train", "compress", "export", "validate"]}
     assert [e["stage"] for e in seen if e["event"] == "stage_finished"] == seen[0]["stages"]
+    curve = [e for e in seen if e["event"] == "stage_metrics"]
+    assert curve and {e["stage"] for e in curve} == {"train"} and [e["step"] for e in curve] == list(range(len(curve)))
     assert seen[-1] == {"event": "run_finished", "passed": True}
 
 
@@ -53,7 +60,7 @@ def test_a_build_that_does_not_fit_exits_1_with_the_fit_message(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"edgeml: error: RAM: model needs \d+\.\d KB, toy-mcu allows 0\.2 KB.*", last), last
-    assert "verdict   FAIL: RAM: model needs" in result.stdout
+    assert re.search(r"verdict +FAIL: RAM: model needs", result.stdout)
     report = json.loads((tmp_path / "build" / "report.json").read_text())
     assert report["fits"] is False and report["memory"]["ram_budget_bytes"] == 163
 

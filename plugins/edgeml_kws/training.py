@@ -50,12 +50,13 @@ def train_dscnn(ctx: StageContext, features: FeatureSet) -> TrainedModel:
     for epoch in range(epochs):
         order = rng.permutation(len(y["train"]))
         xe = augment(x["train"][order], aug, rng) if enabled(aug) else x["train"][order]
-        model.fit(xe, onehot[order], batch_size=batch, epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
-                  verbose=0)
+        history = model.fit(xe, onehot[order], batch_size=batch, epochs=epoch + 1, initial_epoch=epoch,
+                            shuffle=False, verbose=0)
         epochs_run = epoch + 1
         ctx.progress.update(epochs_run, epochs, "train DS-CNN (epochs)")
+        val_acc = float(np.mean(model.predict(x["val"], batch_size=512, verbose=0).argmax(1) == y["val"]))
+        ctx.log_metrics({"loss": float(history.history["loss"][-1]), "val.accuracy": val_acc}, step=epoch)
         if patience:
-            val_acc = float(np.mean(model.predict(x["val"], batch_size=512, verbose=0).argmax(1) == y["val"]))
             if val_acc > best_acc:
                 best_acc, best_weights, since_best = val_acc, model.get_weights(), 0
             else:

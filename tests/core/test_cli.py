@@ -53,4 +53,4 @@ def test_targets_json_lists_budgets(capsys):
 def test_plugins_lists_what_each_provides(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "edgeml-toyplugin 0.3.0" in out and "app: toy" in out
+    assert "edgeml-toyplugin 0.4.0" in out and "app: toy" in out

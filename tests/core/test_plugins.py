@@ -19,7 +19,7 @@ def test_builtins_and_third_party_are_found_through_entry_points():
     names = {info.name for info in registry.plugins()}
     assert {"kws", "tflite", "tflm", "mlflow", "edgeml.checks", "toy"} <= names
     toy = next(i for i in registry.plugins() if i.name == "toy")
-    assert (toy.distribution, toy.version) == ("edgeml-toyplugin", "0.3.0")
+    assert (toy.distribution, toy.version) == ("edgeml-toyplugin", "0.4.0")
     assert toy.provides["app"] == ["toy"] and toy.provides["target"] == ["toy-mcu"]
     assert "observer" in toy.provides and "checks" in toy.provides
     assert "edgeml_validate" in toy.hooks

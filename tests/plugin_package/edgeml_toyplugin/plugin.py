@@ -14,10 +14,11 @@ WAVES = ("sine", "square", "sawtooth")
 
 class ToyApp(edgeml.App):
     name = "toy"
-    version = "0.3.0"
+    version = "0.4.0"
     description = "classify sine, square and sawtooth waves"
     task = "classification"
     model_kinds = ("keras",)
+    primary_metric = "balanced_accuracy"
 
     def sense(self, ctx):
         cfg = ctx.app.sense
@@ -61,11 +62,24 @@ class ToyApp(edgeml.App):
         model = keras.Model(inp, out)
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        model.fit(features.x["train"], features.y["train"], epochs=int(ctx.app.train.epochs),
-                  batch_size=int(ctx.app.train.batch_size), verbose=0, shuffle=False)
+        for epoch in range(int(ctx.app.train.epochs)):
+            hist = model.fit(features.x["train"], features.y["train"], epochs=epoch + 1, initial_epoch=epoch,
+                             batch_size=int(ctx.app.train.batch_size), verbose=0, shuffle=False)
+            ctx.log_metrics({"loss": hist.history["loss"][-1]}, step=epoch)
         model.save(ctx.out_dir / "model.keras")
         return edgeml.TrainedModel(kind="keras", path="model.keras",
                                    test_outputs=model.predict(features.x["test"], verbose=0))
+
+    def evaluate(self, ev):
+        m = edgeml.metrics.classification(ev.features.y[ev.split], ev.outputs, ev.features.classes)
+        m["balanced_accuracy"] = float(np.mean([c["recall"] for c in m["per_class"].values()]))
+        return m
+
+    def device_code(self, ctx, model, features):
+        (ctx.out_dir / "toy").mkdir()
+        (ctx.out_dir / "toy" / "toy_features.h").write_text(
+            f"#define TOY_SCALE {float(ctx.app.preprocess.scale)}f  /* multiply raw samples by this */\n")
+        return ["toy/toy_features.h"]
 
 
 @edgeml.hookimpl
@@ -103,6 +117,11 @@ def edgeml_run_started(run):
 @edgeml.hookimpl
 def edgeml_stage_finished(run, record):
     _event("stage_finished", stage=record.stage, cached=record.cached)
+
+
+@edgeml.hookimpl
+def edgeml_stage_metrics(run, stage, metrics, step):
+    _event("stage_metrics", stage=stage, step=step, keys=sorted(metrics))
 
 
 @edgeml.hookimpl
