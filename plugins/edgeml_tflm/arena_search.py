@@ -8,6 +8,7 @@ interpreter allocates its tensors and completes one inference.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,27 @@ class ArenaSearch:
 
 
 def arena_works(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> bool:
-    """True if TFLM allocates the model's tensors in ``arena_bytes`` and invokes it once."""
+    """True if TFLM allocates the model's tensors in ``arena_bytes`` and invokes it once.
+
+    Each probe runs in a forked child: with an arena too small for a
+    kernel's temporaries, TFLM dereferences a null pointer in some kernels
+    (STRIDED_SLICE, SPLIT_V, CONCATENATION were seen) instead of returning
+    an error, and that segfault must fail the probe, not kill the build.
+    """
+    if not hasattr(os, "fork"):
+        return _probe(tflite_bytes, arena_bytes, q_input)
+    pid = os.fork()
+    if pid == 0:  # child: report by exit status only, never return into the caller's stack
+        try:
+            code = 0 if _probe(tflite_bytes, arena_bytes, q_input) else 1
+        except BaseException:
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _probe(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> bool:
     try:
         interpreter = host_interpreter.load(tflite_bytes, arena_bytes)
         host_interpreter.invoke_one(interpreter, q_input)
