@@ -24,7 +24,15 @@ if [ "${1:-}" = "--dev" ]; then
 else
   "$PY" -m pip install -q -c constraints.txt -e ".[all]"
 fi
+# onnx2tf (the torch -> TFLite converter) declares exact pins of older versions of
+# everything it touches (numpy 1.26, tensorflow 2.19, onnx 1.19...) yet runs with ours:
+# it and its own helpers are installed without their declared dependencies, and
+# `pip check` below ignores onnx2tf's complaints (and only those).
+NODEPS="onnx2tf==1.29.24 onnx-graphsurgeon==0.6.1 sng4onnx==2.0.1 tf-keras==2.21.0"
+# shellcheck disable=SC2086
+"$PY" -m pip install -q --no-deps $NODEPS
 # pyenv puts console scripts behind shims that exist only after a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
-"$PY" -m pip check >/dev/null || { "$PY" -m pip check; exit 1; }
+broken=$("$PY" -m pip check 2>&1 | grep -v -e '^onnx2tf ' -e '^No broken requirements' || true)
+if [ -n "$broken" ]; then echo "$broken" >&2; exit 1; fi
 echo "setup: edgeml $("$PY" -c 'import edgeml; print(edgeml.__version__)') ready ($(command -v edgeml))"

@@ -27,7 +27,8 @@ class RichBlobsApp(BlobsApp):
     def device_code(self, ctx, model, features):
         (ctx.out_dir / "blobs").mkdir()
         (ctx.out_dir / "blobs" / "features.h").write_text(f"#define BLOBS_SCALE {features.spec['scale']}f\n")
-        return ["blobs/features.h"]
+        return edgeml.DeviceCode(files=["blobs/features.h"], flash_bytes=edgeml.Figure(120, "counted by hand"),
+                                 ram_bytes=edgeml.Figure(32, "8 floats"), macs=8, macs_by_kind={"float_dsp": 8})
 
     def illustrate(self, ctx, ev):
         (ctx.out_dir / "blobs.txt").write_text(f"{ev.level}: {len(ev.outputs)} outputs\n")

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from blobs_plugin import ROOT
 from kws_tiny import TINY_KWS, TINY_VALIDATE
+from vibration_tiny import TINY_VIBRATION_OVERRIDES
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +69,17 @@ def test_dvc_repro_builds_then_noops_then_reruns_only_later_stages(tmp_path):
     status = subprocess.run([sys.executable, "-m", "dvc", "status", GO], cwd=proj, env=env,
                             capture_output=True, text=True)
     assert "up to date" in status.stdout
+
+    # `dvc repro` with no target builds every recipe: the vibration one too (made tiny in its recipe;
+    # its app config ships inside the plugin package, so overrides go through the recipe).
+    recipe = proj / "pipelines" / "vibration-cortex-m4.yaml"
+    data = OmegaConf.load(recipe)
+    data.overrides = list(data.overrides) + TINY_VIBRATION_OVERRIDES
+    OmegaConf.save(data, recipe)
+    ran = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=proj, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-3000:]
+    assert set(re.findall(r"Running stage '(vibration-cortex-m4-\w+)'", ran.stdout)) == {
+        f"vibration-cortex-m4-{s}" for s in ("sense", "preprocess", "train", "compress", "export", "validate")}
+    assert "Running stage 'go-" not in ran.stdout
+    assert (proj / "builds" / "vibration-cortex-m4" / "report.json").is_file()
+

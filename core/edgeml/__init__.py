@@ -7,13 +7,13 @@ else in the package may change between minor versions.
 __version__ = "0.1.0"
 
 from edgeml.artifacts import (  # noqa: E402
-    CompressedModel, Deliverable, DeviceRun, FeatureSet, Figure, QuantParams, TrainedModel,
+    CompressedModel, Deliverable, DeviceCode, DeviceRun, FeatureSet, Figure, QuantParams, TrainedModel,
 )
 from edgeml.components import MODEL_KINDS, TASKS, App, Backend, Check, Compressor  # noqa: E402
 from edgeml.errors import (  # noqa: E402
     BudgetError, ConfigError, DataError, EdgeMLError, IncompatibleError, PluginError, StageOrderError,
 )
-from edgeml import metrics  # noqa: E402
+from edgeml import csize, metrics  # noqa: E402
 from edgeml.plugins import hookimpl  # noqa: E402
 from edgeml.progress import CapturedOutput, Progress, native_output_captured, native_stderr_muted  # noqa: E402
 from edgeml.run import Evaluation, RunInfo, StageContext, StageRecord, ValidationInput  # noqa: E402
@@ -23,5 +23,5 @@ __all__ = [
     "App", "Backend", "BudgetError", "Check", "CompressedModel", "Compressor", "ConfigError", "DataError",
     "Deliverable", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
     "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
-    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "hookimpl", "metrics", "native_output_captured", "native_stderr_muted", "CapturedOutput", "__version__",
+    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "metrics", "native_output_captured", "native_stderr_muted", "CapturedOutput", "__version__",
 ]

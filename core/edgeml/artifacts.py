@@ -285,6 +285,33 @@ class Deliverable:
 
 
 @dataclass
+class DeviceCode:
+    """What :meth:`edgeml.App.device_code` returns: the app's own device-side
+    sources (feature extraction, frame preprocessing, post-processing) and
+    what they cost on the target, each figure with its method.
+
+    Core adds the costs to the deliverable's flash and RAM and the MACs to
+    the latency estimate, and report.json shows model and app code apart
+    (``memory.parts``, ``latency.parts``). ``macs_by_kind`` names the kind
+    of arithmetic (``float_dsp``, ``int_dsp``...), priced with the target's
+    cycles/MAC for that kind, or its default.
+    """
+
+    files: list[str]
+    flash_bytes: Figure | None = None
+    ram_bytes: Figure | None = None
+    macs: int = 0
+    macs_by_kind: dict[str, int] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": list(self.files), "macs": int(self.macs),
+                "macs_by_kind": {k: int(v) for k, v in self.macs_by_kind.items()},
+                "flash_bytes": None if self.flash_bytes is None else self.flash_bytes.to_json(),
+                "ram_bytes": None if self.ram_bytes is None else self.ram_bytes.to_json(), "info": self.info}
+
+
+@dataclass
 class DeviceRun:
     """The deliverable run on the test split in its runtime (the "device").
 

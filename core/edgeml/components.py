@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from edgeml.artifacts import CompressedModel, Deliverable, DeviceRun, FeatureSet, TrainedModel
+    from edgeml.artifacts import CompressedModel, Deliverable, DeviceCode, DeviceRun, FeatureSet, TrainedModel
     from edgeml.run import Evaluation, StageContext
 
 #: Model kinds the contract knows. A plugin may train another kind if some
@@ -46,6 +46,19 @@ class App(_Named):
       models and judges compression (higher is better).
     * ``default_backend``: the backend used when the command line names
       none (``None``: the config's default).
+
+    Knobs for ``edgeml fit`` are config, not code: the app's
+    ``app/NAME.yaml`` may hold a ``knobs`` node mapping config paths (Hydra
+    override keys, any part of the config: ``app.train.model.width``,
+    ``app.preprocess.bands``, ``compress.prune.fraction``) to a range
+    ``{type: int|float, low, high, step, log}`` or ``{choices: [...]}``, and a
+    ``fit`` node with ``probe`` (overrides that make a cheap model of the
+    candidate's shape, measured by the real compress and export stages
+    before any training, e.g. ``{app.train.epochs: 1}``) and ``rank``
+    (overrides of the short training that ranks the candidates that fit).
+    Candidates are ranked on ``val.<primary_metric>`` from :meth:`train`'s
+    metrics, so a searchable app reports it. An app without knobs is built
+    as configured, and ``edgeml fit`` says so. See :mod:`edgeml.fit`.
     """
 
     task: ClassVar[str] = "classification"
@@ -75,7 +88,9 @@ class App(_Named):
     def train(self, ctx: StageContext, features: FeatureSet) -> TrainedModel:
         """Train a float model, save it under ``ctx.out_dir`` and return a
         :class:`TrainedModel` with its scores on the test split. Per-epoch
-        figures go to the trackers through ``ctx.log_metrics``."""
+        figures go to the trackers through ``ctx.log_metrics``. Put the
+        validation split's primary metric in ``metrics`` as
+        ``val.<primary_metric>``: ``edgeml fit`` ranks candidates by it."""
         raise NotImplementedError
 
     def evaluate(self, ev: Evaluation) -> dict[str, Any]:
@@ -92,14 +107,17 @@ class App(_Named):
 
         return classification(ev.features.y[ev.split], ev.outputs, ev.features.classes)
 
-    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> list[str]:
+    def device_code(self, ctx: StageContext, model: CompressedModel,
+                    features: FeatureSet) -> DeviceCode | list[str]:
         """Optional: write the app's own device-side C into ``ctx.out_dir``.
 
         Called in the export stage after the backend's export, for what runs
         around the model on the device: feature extraction, frame
         preprocessing, post-processing. Write under a folder named after the
-        app and return the paths relative to ``ctx.out_dir``; core adds them
-        to the deliverable. The backend never sees them."""
+        app. Return an :class:`edgeml.DeviceCode` (the paths relative to
+        ``ctx.out_dir`` and what the code costs: flash, RAM, MACs) or just
+        the paths; core adds both to the deliverable and the report. The
+        backend never sees them."""
         return []
 
     def illustrate(self, ctx: StageContext, ev: Evaluation) -> list[str]:
@@ -122,7 +140,10 @@ class Compressor(_Named):
     def compress(self, ctx: StageContext, model: TrainedModel, features: FeatureSet) -> CompressedModel:
         """Compress ``model`` (its file is ``ctx.input_dir("train") / model.path``),
         save the result under ``ctx.out_dir`` and return it with the reference
-        runtime's raw outputs on the test split. Config: ``ctx.config.compress``."""
+        runtime's raw outputs on the test split. Config: ``ctx.config.compress``
+        (``prune.fraction``, ``qat.enabled`` for compressors that prune or
+        train quantization-aware; report each step's real-valued test outputs
+        in ``CompressedModel.levels``, e.g. ``pruned``, ``ptq``)."""
         raise NotImplementedError
 
 

@@ -12,7 +12,9 @@ from typing import Callable
 import numpy as np
 
 from edgeml import metrics as scoring
-from edgeml.artifacts import CompressedModel, Deliverable, FeatureSet, TrainedModel, write_json
+from edgeml.artifacts import (
+    CompressedModel, Deliverable, DeviceCode, FeatureSet, Figure, TrainedModel, write_json,
+)
 from edgeml.config import BuildConfig
 from edgeml.errors import PluginError
 from edgeml.report import build_report, estimate_latency
@@ -94,22 +96,43 @@ def compress(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     return dict(model.metrics)
 
 
+def _add_app_code(bc: BuildConfig, ctx: StageContext, deliverable: Deliverable, code: DeviceCode | list | None) -> None:
+    """Put the app's device code in the deliverable: its files, and its flash and RAM on top of the model's."""
+    if code is None:
+        return
+    if not isinstance(code, DeviceCode):
+        code = DeviceCode(files=[str(f) for f in code])
+    code.files = [str(f) for f in code.files]
+    clash = sorted(set(code.files) & set(deliverable.files))
+    if clash:
+        raise PluginError(f"app '{bc.app.name}' device_code() overwrote the backend's {', '.join(clash)}: "
+                          f"write the app's sources under {bc.app.name}/")
+    if not code.files:
+        return
+    deliverable.files = list(deliverable.files) + code.files
+    parts = {"model": {"flash_bytes": int(deliverable.flash_bytes.value), "flash_method": deliverable.flash_bytes.method,
+                       "ram_bytes": int(deliverable.ram_bytes.value), "ram_method": deliverable.ram_bytes.method},
+             "app_code": code.to_json()}
+    for attr, label in (("flash_bytes", "flash"), ("ram_bytes", "RAM")):
+        extra = getattr(code, attr)
+        if extra is not None:
+            mine = getattr(deliverable, attr)
+            setattr(deliverable, attr, Figure(mine.value + extra.value,
+                                              f"model {int(mine.value)} B ({mine.method}) + app '{bc.app.name}' "
+                                              f"device code {int(extra.value)} B ({extra.method})"))
+    deliverable.info["parts"] = parts
+
+
 def export(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     features = FeatureSet.load(ctx.input_dir("preprocess"))
     model = CompressedModel.load(ctx.input_dir("compress"))
     deliverable = bc.backend.export(ctx, model, features)
     _expect(deliverable, Deliverable, f"backend '{bc.backend.name}'", "export")
-    app_files = [str(f) for f in (bc.app.device_code(ctx, model, features) or [])]
-    clash = sorted(set(app_files) & set(deliverable.files))
-    if clash:
-        raise PluginError(f"app '{bc.app.name}' device_code() overwrote the backend's {', '.join(clash)}: "
-                          f"write the app's sources under {bc.app.name}/")
-    deliverable.files = list(deliverable.files) + app_files
-    if app_files:
-        deliverable.info["app_sources"] = app_files
+    _add_app_code(bc, ctx, deliverable, bc.app.device_code(ctx, model, features))
     missing = [f for f in deliverable.files if not (ctx.out_dir / f).is_file()]
     if missing:
-        raise PluginError(f"backend '{bc.backend.name}' lists files it did not write: {', '.join(missing)}")
+        raise PluginError(f"the deliverable lists files that were not written: {', '.join(missing)} "
+                          f"(backend '{bc.backend.name}', app '{bc.app.name}' device_code): fix the plugin")
     deliverable.save(ctx.out_dir)
     return {"flash_bytes": float(deliverable.flash_bytes.value), "ram_bytes": float(deliverable.ram_bytes.value)}
 
@@ -126,7 +149,17 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     scores = {level: _evaluate(bc, level, outputs, features, trained) for level, outputs in levels.items()}
     figures = [str(f) for f in (bc.app.illustrate(ctx, Evaluation(
         level="device", outputs=levels["device"], features=features, trained=trained, config=bc.config)) or [])]
-    latency = estimate_latency(model.macs, bc.target, device, model.macs_by_kind)
+    app_code = (deliverable.info.get("parts") or {}).get("app_code") or {}
+    app_kinds = {k: int(v) for k, v in (app_code.get("macs_by_kind") or {}).items()}
+    app_macs = int(app_code.get("macs") or sum(app_kinds.values()))
+    kinds = dict(model.macs_by_kind)
+    for k, v in app_kinds.items():
+        kinds[k] = kinds.get(k, 0) + v
+    if app_macs and not app_kinds:
+        kinds["app_code"] = app_macs
+    latency = estimate_latency(model.macs + app_macs, bc.target, device, kinds)
+    if app_macs:
+        latency["parts"] = {"model_macs": int(model.macs), "app_code_macs": app_macs}
     vin = ValidationInput(config=ctx.config, target=bc.target, task=bc.app.task, features=features, trained=trained,
                           compressed=model, deliverable=deliverable, device=device,
                           latency_cycles=latency["cycles"], scores=scores, primary=bc.app.primary_metric)

@@ -30,6 +30,13 @@ def test_the_app_scores_every_level_and_adds_its_code_and_figures(blobs_conf, tm
     deliverable = json.loads((bc.build_dir / "export" / "deliverable.json").read_text())
     assert "blobs/features.h" in deliverable["files"] and "model.h" in deliverable["files"]
     assert (bc.build_dir / "export" / "blobs" / "features.h").read_text().startswith("#define BLOBS_SCALE")
+    # ... and its costs on top of the model's, shown apart
+    parts = report["memory"]["parts"]
+    assert report["memory"]["flash_bytes"] == parts["model"]["flash_bytes"] + 120
+    assert report["memory"]["ram_bytes"] == parts["model"]["ram_bytes"] + 32
+    assert "app 'blobs' device code 120 B (counted by hand)" in report["memory"]["flash_method"]
+    assert report["latency"]["parts"]["app_code_macs"] == 8
+    assert report["latency"]["macs"] == report["latency"]["parts"]["model_macs"] + 8
     assert report["figures"] == ["validate/blobs.txt"]
     assert (bc.build_dir / "validate" / "blobs.txt").read_text().startswith("device:")
     # log_metrics reached the observers, per step, under the stage that sent them

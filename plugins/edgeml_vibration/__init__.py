@@ -1,0 +1,1 @@
+"""edgeml_vibration: bearing fault diagnosis from vibration, an edgeml app plugin."""
