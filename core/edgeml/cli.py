@@ -20,6 +20,7 @@ EPILOG = """examples:
   edgeml run app=APP target=cortex-m4          compose with Hydra overrides and build all six stages
   edgeml run --recipe RECIPE seed=1            a named recipe from pipelines/, plus overrides
   edgeml run -m target=cortex-m4,cortex-m7 seed=0,1   a build matrix, one cached build per job
+  edgeml fit app=APP target=cortex-m0plus      search the app's knobs under the target's budget, build the best
   edgeml stage train --recipe RECIPE           one stage (what dvc.yaml calls)
   edgeml plugins                               installed plugins and what each provides
   edgeml targets                               target profiles and their budgets
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="re-run every stage even if cached")
     r.add_argument("-m", "--multirun", action="store_true",
                    help="build the matrix of sweep overrides (target=cortex-m4,cortex-m7 seed=0,1)")
+    f = sub.add_parser("fit", help="search the app's knobs under the target's budget, then build the best model")
+    build_args(f)
+    f.add_argument("--force", action="store_true", help="re-run every stage of the final build even if cached")
     s = sub.add_parser("stage", help="run one stage with the same config (for dvc.yaml)")
     s.add_argument("name", choices=STAGE_NAMES)
     build_args(s)
@@ -109,6 +113,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if report is not None:
         print(summary_table(report))
         print(f"  report  {bc.build_dir / 'report.json'}")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from edgeml.config import load_recipe, project_root
+    from edgeml.fit import fit, print_result
+    from edgeml.plugins import load_registry
+    from edgeml.progress import Progress
+
+    root = project_root()
+    overrides = (load_recipe(root, args.recipe).overrides if args.recipe else []) + list(args.overrides)
+    result = fit(overrides, load_registry(), root, Progress(enabled=not args.no_progress), force=args.force)
+    print_result(result)
     return 0
 
 
@@ -204,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"run": _cmd_build, "stage": _cmd_build, "config": _cmd_config,
+    handlers = {"run": _cmd_build, "stage": _cmd_build, "fit": _cmd_fit, "config": _cmd_config,
                 "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc, "report": _cmd_report}
     verbose = args.verbose or os.environ.get("EDGEML_VERBOSE") == "1"
     try:

@@ -131,8 +131,11 @@ def _run_one(bc: BuildConfig, run: RunInfo, stage: str, progress: Progress, forc
 
 
 def run(bc: BuildConfig, stages: list[str] | None = None, mode: str = "run", progress: Progress | None = None,
-        force: bool = False) -> tuple[list[StageRecord], dict[str, Any] | None]:
+        force: bool = False, report_extra: dict[str, Any] | None = None,
+        ) -> tuple[list[StageRecord], dict[str, Any] | None]:
     """Run ``stages`` (default: all six) of a composed build; return their records and the report.
+
+    ``report_extra``: top-level blocks added to report.json (``edgeml fit`` adds ``search``).
 
     In mode "stage" every upstream stage must already be current: DVC (or the
     user) runs them in order. Raises :class:`BudgetError` after writing
@@ -163,6 +166,7 @@ def run(bc: BuildConfig, stages: list[str] | None = None, mode: str = "run", pro
         if "validate" in stages:
             report = read_json(bc.build_dir / "validate" / "report.json")
             report["tracking"] = dict(info.tracking)
+            report.update(report_extra or {})  # blocks of the caller's own, e.g. edgeml fit's "search"
             tmp = bc.build_dir / ".report.json.tmp"
             write_json(tmp, report)
             os.replace(tmp, bc.build_dir / "report.json")

@@ -46,6 +46,23 @@ def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None,
     return {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(macs), "method": method}
 
 
+def build_latency(model: Any, deliverable: Any, target: TargetProfile, device: DeviceRun | None) -> dict[str, Any]:
+    """Latency of what the device runs: the model's MACs plus the app's device code's
+    (``deliverable.info["parts"]["app_code"]``), measured cycles when the device run has them."""
+    app_code = (deliverable.info.get("parts") or {}).get("app_code") or {}
+    app_kinds = {k: int(v) for k, v in (app_code.get("macs_by_kind") or {}).items()}
+    app_macs = int(app_code.get("macs") or sum(app_kinds.values()))
+    kinds = dict(model.macs_by_kind)
+    for k, v in app_kinds.items():
+        kinds[k] = kinds.get(k, 0) + v
+    if app_macs and not app_kinds:
+        kinds["app_code"] = app_macs
+    latency = estimate_latency(model.macs + app_macs, target, device, kinds)
+    if app_macs:
+        latency["parts"] = {"model_macs": int(model.macs), "app_code_macs": app_macs}
+    return latency
+
+
 REQUIREMENT_KEYS = ("max_latency_ms", "rate_hz", "max_power_mw")
 
 
@@ -147,6 +164,12 @@ def summary_table(report: dict[str, Any]) -> str:
                    f"{report['parity']['mismatches']} of {report['parity']['compared']} outputs differ"),
         ("verdict", "PASS" if report["passed"] else "FAIL: " + "; ".join(failures(report))),
     ]
+    search = report.get("search") or {}
+    if search.get("chosen"):
+        knobs = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted((search["chosen"].get("knobs") or {}).items()))
+        rows.insert(1, ("search", f"{len(search.get('trials', []))} trials, chosen #{search['chosen'].get('number')}"
+                                  f" ({knobs or 'as configured'}); "
+                                  f"{(search.get('bound_by') or {}).get('explanation', '')}"))
     track = report.get("tracking") or {}
     if track.get("mlflow_run_id"):
         rows.append(("tracked", f"MLflow run {track['mlflow_run_id']} in {track.get('mlflow_tracking_uri')}"))

@@ -16,9 +16,32 @@ SCHEMA_NAME = "edgeml_schema"
 
 
 @dataclass
+class PruneConfig:
+    fraction: float = 0.0
+    fine_tune_epochs: int = 4
+    learning_rate: float = 0.001
+    batch_size: int = 64
+
+
+@dataclass
+class QatConfig:
+    enabled: bool = False
+    epochs: int = 4
+    learning_rate: float = 0.0005
+    batch_size: int = 64
+
+
+@dataclass
 class CompressConfig:
     compressor: Optional[str] = None
     representative_samples: int = 300
+    prune: PruneConfig = field(default_factory=PruneConfig)
+    qat: QatConfig = field(default_factory=QatConfig)
+
+
+@dataclass
+class FitConfig:
+    trials: int = 16
 
 
 @dataclass
@@ -47,6 +70,7 @@ class EdgemlConfig:
     compress: CompressConfig = field(default_factory=CompressConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
     progress: bool = True
 
 

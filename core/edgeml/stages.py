@@ -17,7 +17,7 @@ from edgeml.artifacts import (
 )
 from edgeml.config import BuildConfig
 from edgeml.errors import PluginError
-from edgeml.report import build_report, estimate_latency
+from edgeml.report import build_latency, build_report
 from edgeml.run import Evaluation, StageContext, ValidationInput
 
 STAGES = ("sense", "preprocess", "train", "compress", "export", "validate")
@@ -149,17 +149,7 @@ def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     scores = {level: _evaluate(bc, level, outputs, features, trained) for level, outputs in levels.items()}
     figures = [str(f) for f in (bc.app.illustrate(ctx, Evaluation(
         level="device", outputs=levels["device"], features=features, trained=trained, config=bc.config)) or [])]
-    app_code = (deliverable.info.get("parts") or {}).get("app_code") or {}
-    app_kinds = {k: int(v) for k, v in (app_code.get("macs_by_kind") or {}).items()}
-    app_macs = int(app_code.get("macs") or sum(app_kinds.values()))
-    kinds = dict(model.macs_by_kind)
-    for k, v in app_kinds.items():
-        kinds[k] = kinds.get(k, 0) + v
-    if app_macs and not app_kinds:
-        kinds["app_code"] = app_macs
-    latency = estimate_latency(model.macs + app_macs, bc.target, device, kinds)
-    if app_macs:
-        latency["parts"] = {"model_macs": int(model.macs), "app_code_macs": app_macs}
+    latency = build_latency(model, deliverable, bc.target, device)
     vin = ValidationInput(config=ctx.config, target=bc.target, task=bc.app.task, features=features, trained=trained,
                           compressed=model, deliverable=deliverable, device=device,
                           latency_cycles=latency["cycles"], scores=scores, primary=bc.app.primary_metric)

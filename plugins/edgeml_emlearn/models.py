@@ -76,6 +76,16 @@ class ModelC:
 
 
 def generate(model: Any, kind: str, prefix: str) -> ModelC:
+    import contextlib
+    import tempfile
+
+    # emlearn.convert compiles a Python-side twin of some models (MLP, elliptic envelope) under
+    # ./tmp of the current directory: give it a scratch directory, not the user's project.
+    with tempfile.TemporaryDirectory(prefix="edgeml-emlearn-convert-") as scratch, contextlib.chdir(scratch):
+        return _generate(model, kind, prefix)
+
+
+def _generate(model: Any, kind: str, prefix: str) -> ModelC:
     import emlearn
 
     name = f"{prefix}_emlearn"

@@ -141,6 +141,34 @@ def edgeml_run_finished(run: edgeml.RunInfo, report: dict | None) -> None:
             if path.is_file():
                 client.log_artifact(run_id, str(path), artifact_path="figures")
         client.set_tag(run_id, "edgeml.passed", str(report.get("passed")))
+        _log_search(client, run_id, run.build_dir, report.get("search"))
     failed = (report is not None and not report.get("passed", False)) or "failed_stage" in run.tracking
     status = "FAILED" if failed else "FINISHED"
     client.set_terminated(run_id, status=status)
+
+
+def _log_search(client, run_id: str, build_dir: Path, search: dict | None) -> None:
+    """``edgeml fit``'s search: its files (search.json, pareto.png) and one step per trial."""
+    if not search:
+        return
+    import time
+
+    from mlflow.entities import Metric
+
+    for name in search.get("files") or []:
+        path = build_dir / name
+        if path.is_file():
+            client.log_artifact(run_id, str(path), artifact_path="search")
+    now, metrics = int(time.time() * 1000), []
+    for t in search.get("trials") or []:
+        figures = {"search.fits": float(bool(t.get("fits")))}
+        if t.get("metric") is not None:
+            figures["search.val_metric"] = float(t["metric"])
+        for key, value in (t.get("measured") or {}).items():
+            if isinstance(value, (int, float)):
+                figures[f"search.{key}"] = float(value)
+        metrics += [Metric(k, v, now, int(t["number"])) for k, v in sorted(figures.items())]
+    for i in range(0, len(metrics), 500):
+        client.log_batch(run_id, metrics=metrics[i:i + 500])
+    if search.get("chosen"):
+        client.set_tag(run_id, "edgeml.search.chosen", json.dumps(search["chosen"]["knobs"], sort_keys=True)[:5000])

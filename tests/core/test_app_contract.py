@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import edgeml
 from edgeml import orchestrator
 from edgeml.errors import BudgetError, PluginError
 from edgeml.testing import registry_with
@@ -94,3 +95,24 @@ def test_a_power_budget_without_a_rate_says_what_is_missing(blobs_conf, tmp_path
     registry = registry_with(RichPlugin(blobs_conf))
     with pytest.raises(BudgetError, match="no inference rate: set validate.rate_hz"):
         orchestrator.run(compose_rich(registry, tmp_path, "validate.max_power_mw=30"))
+
+
+def test_quantization_is_judged_from_the_level_the_int8_model_was_converted_from(blobs_conf, tmp_path):
+    from rich_blobs_plugin import LevelledCompressor
+
+    class PrunedFirst(LevelledCompressor):
+        def compress(self, ctx, model, features):
+            out = super().compress(ctx, model, features)
+            out.info["quantized_from"] = "halfway"
+            return out
+
+    class Plugin(RichPlugin):
+        @edgeml.hookimpl
+        def edgeml_register_compressors(self):
+            return [PrunedFirst()]
+
+    _, report = orchestrator.run(compose_rich(registry_with(Plugin(blobs_conf)), tmp_path))
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["accuracy.compression"]["figures"]["from"] == "halfway"
+    assert "from halfway to int8" in checks["accuracy.compression"]["message"]
+    assert checks["accuracy.halfway"]["blocking"] is False

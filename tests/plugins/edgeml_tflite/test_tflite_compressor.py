@@ -36,7 +36,7 @@ def test_plugin_registers_the_compressor():
     import edgeml_tflite.plugin
 
     (c,) = edgeml_tflite.plugin.edgeml_register_compressors()
-    assert (c.name, c.input_kinds, c.output_format) == ("tflite-int8", ("keras",), "tflite-int8")
+    assert (c.name, c.input_kinds, c.output_format) == ("tflite-int8", ("keras", "torch"), "tflite-int8")
 
 
 def test_conversion_is_full_integer_with_folded_bn_and_fused_relu(compressed):

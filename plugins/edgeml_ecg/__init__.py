@@ -1,0 +1,1 @@
+"""edgeml built-in plugin: the ECG heartbeat app (AAMI classes, anomaly alarm), torch model."""
