@@ -14,7 +14,7 @@ import numpy as np
 
 from edgeml import FeatureSet, StageContext, TrainedModel, native_stderr_muted
 from edgeml_kws.augment import augment, augment_settings, enabled
-from edgeml_kws.keras_archive import save_model
+from edgeml import save_keras as save_model
 from edgeml_kws.model import build_dscnn, count_macs
 
 MODEL_FILE = "model.keras"

@@ -1,4 +1,6 @@
-"""Saving a Keras model as a byte-stable ``.keras`` file.
+"""Model files written byte for byte the same for the same weights (same config + seed).
+
+:func:`save_keras`: a Keras model as a byte-stable ``.keras`` file.
 
 A ``.keras`` file is a zip of ``metadata.json`` (which records the save time),
 ``config.json`` and ``model.weights.h5``. Three things vary from save to save
@@ -35,8 +37,10 @@ def _renumber_shared_ids(node: Any, ids: dict[int, int]) -> Any:
     return node
 
 
-def save_model(model, path: Path) -> None:
-    """``model.save(path)``, then normalise timestamps in the archive in place."""
+def save_keras(model: Any, path: Path) -> None:
+    """``model.save(path)``, then normalise timestamps and ids in the archive in place.
+
+    Keras is not imported here: ``model`` is any Keras 3 model, saved by its own ``save``."""
     tmp = path.with_name(path.name + ".tmp.keras")
     model.save(tmp)
     with zipfile.ZipFile(tmp) as src, zipfile.ZipFile(path, "w") as dst:
