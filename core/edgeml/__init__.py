@@ -14,7 +14,7 @@ from edgeml.errors import (  # noqa: E402
     BudgetError, ConfigError, DataError, EdgeMLError, IncompatibleError, PluginError, StageOrderError,
 )
 from edgeml import csize, metrics  # noqa: E402
-from edgeml.model_files import save_keras  # noqa: E402
+from edgeml.keras_models import keras_macs, save_keras  # noqa: E402
 from edgeml.plugins import hookimpl  # noqa: E402
 from edgeml.progress import CapturedOutput, Progress, native_output_captured, native_stderr_muted  # noqa: E402
 from edgeml.run import Evaluation, RunInfo, StageContext, StageRecord, ValidationInput  # noqa: E402
@@ -24,5 +24,5 @@ __all__ = [
     "App", "Backend", "BudgetError", "Check", "CompressedModel", "Compressor", "ConfigError", "DataError",
     "Deliverable", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
     "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
-    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "metrics", "native_output_captured", "native_stderr_muted", "save_keras", "CapturedOutput", "__version__",
+    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "keras_macs", "metrics", "native_output_captured", "native_stderr_muted", "save_keras", "CapturedOutput", "__version__",
 ]

@@ -3,7 +3,7 @@
 TensorFlow is imported here and nowhere at module level. Determinism: one
 seed for Python, NumPy and TensorFlow (``keras.utils.set_random_seed``) and
 deterministic TF ops, so the same features, config and seed give the same
-weights, and :mod:`edgeml_kws.keras_archive` makes the file byte-identical.
+weights, and :func:`edgeml.save_keras` makes the file byte-identical.
 Epoch order and augmentation (:mod:`edgeml_kws.augment`) come from one NumPy
 generator seeded by the build seed.
 """

@@ -70,19 +70,7 @@ def build_model(input_shape: tuple[int, ...], n_outputs: int, cfg: Any):
 
 
 def count_macs(model) -> int:
-    """Multiply-accumulates of one inference (convolutions; BN folds away)."""
-    from keras import layers
+    """Multiply-accumulates of one inference (:func:`edgeml.keras_macs`)."""
+    import edgeml
 
-    macs = 0
-    for layer in model.layers:
-        if isinstance(layer, layers.DepthwiseConv2D):
-            _, h, w, c = layer.output.shape
-            kh, kw = layer.kernel_size
-            macs += h * w * c * kh * kw
-        elif isinstance(layer, layers.Conv2D):
-            _, h, w, c = layer.output.shape
-            kh, kw = layer.kernel_size
-            macs += h * w * c * kh * kw * layer.input.shape[-1]
-        elif isinstance(layer, layers.Dense):
-            macs += layer.input.shape[-1] * layer.units
-    return int(macs)
+    return edgeml.keras_macs(model)

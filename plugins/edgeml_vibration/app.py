@@ -136,7 +136,7 @@ def write_device_code(out_dir: Path, features: FeatureSet) -> list[str]:
 
 def device_cost(spec) -> dict:
     """Flash and RAM of the feature extractor on the device, with how each was obtained."""
-    from edgeml_vibration.c_size import METHOD, object_sizes
+    from edgeml.csize import HOST_METHOD as METHOD, host_sizes as object_sizes
     from edgeml_vibration.feature_c import EXACT_FLAGS, HEADER, SOURCE, c_source, header_source, state_bytes
 
     ram = state_bytes(spec) + 4 * spec.n_features

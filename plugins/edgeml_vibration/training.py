@@ -2,7 +2,7 @@
 
 Flash-aware sizing: each candidate forest is converted to C by emlearn the
 way the ``emlearn`` backend exports it (inline, float features, 8-bit leaf
-proportions) and compiled (:mod:`edgeml_vibration.c_size`); the first
+proportions) and compiled (:func:`edgeml.csize.host_sizes`); the first
 candidate from the largest (``n_estimators`` x ``max_depth``) down whose code
 fits the flash the target leaves for the trees is kept. The flash for the
 trees is the target's model flash budget minus the feature extractor
@@ -56,7 +56,7 @@ def forest_c_bytes(model) -> tuple[int, str]:
     """Flash of the forest's emlearn C (compiled), or the per-node estimate without a compiler."""
     import emlearn
 
-    from edgeml_vibration.c_size import METHOD, object_sizes
+    from edgeml.csize import HOST_METHOD as METHOD, host_sizes as object_sizes
 
     nodes = int(sum(e.tree_.node_count for e in model.estimators_))
     code = emlearn.convert(model, **EMLEARN_CONVERT).save(name="sizing_model", include_proba=True)

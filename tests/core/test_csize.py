@@ -27,3 +27,12 @@ def test_a_file_that_is_not_an_object_names_the_fix(tmp_path):
     bad.write_text("hello")
     with pytest.raises(DataError, match="size -A .*notes.txt failed"):
         csize.sections(bad)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc (scripts/setup.sh installs it)")
+def test_host_sizes_compile_sources_given_as_text_with_their_headers():
+    sizes = csize.host_sizes({"app/t.h": "#define N 64\n", "app/t.c": '#include "t.h"\nconst short lut[N] = {1};\n'
+                              "short state[N];\nint f(int i) { return lut[i] + state[i]; }\n"})
+    assert sizes["flash"] >= 128 and sizes["ram"] == 128
+    with pytest.raises(DataError, match="compiling bad.c to measure its size failed"):
+        csize.host_sizes({"bad.c": "int f( {"})

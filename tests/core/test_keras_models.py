@@ -1,4 +1,4 @@
-"""edgeml.save_keras: the same weights give the same .keras bytes, and the file loads."""
+"""edgeml.save_keras and edgeml.keras_macs: the Keras helpers every Keras app uses."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def test_two_saves_of_one_model_are_byte_identical_and_load(tmp_path):
     x = np.ones((2, 4), np.float32)
     np.testing.assert_array_equal(keras.models.load_model(tmp_path / "a.keras").predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+def test_macs_count_conv_depthwise_and_dense_layers():
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inp)          # 8*8*4 * 3*3*3 = 6912
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)      # 8*8*4 * 3*3   = 2304
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(5)(x)                                # 256 * 5       = 1280
+    assert edgeml.keras_macs(keras.Model(inp, x)) == 6912 + 2304 + 1280

@@ -1,6 +1,7 @@
-"""Model files written byte for byte the same for the same weights (same config + seed).
+"""Keras helpers every Keras app needs; Keras itself is never imported here.
 
-:func:`save_keras`: a Keras model as a byte-stable ``.keras`` file.
+:func:`keras_macs` counts a model's multiply-accumulates; :func:`save_keras`
+writes a byte-stable ``.keras`` file (same weights, same bytes).
 
 A ``.keras`` file is a zip of ``metadata.json`` (which records the save time),
 ``config.json`` and ``model.weights.h5``. Three things vary from save to save
@@ -57,3 +58,22 @@ def save_keras(model: Any, path: Path) -> None:
             info.external_attr = 0o644 << 16
             dst.writestr(info, data)
     tmp.unlink()
+
+
+def keras_macs(model: Any) -> int:
+    """Multiply-accumulates of one inference: Conv2D, DepthwiseConv2D and Dense layers (BN folds away)."""
+    macs = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "DepthwiseConv2D":
+            _, h, w, c = layer.output.shape
+            kh, kw = layer.kernel_size
+            macs += h * w * c * kh * kw
+        elif kind == "Conv2D":
+            _, h, w, c = layer.output.shape
+            kh, kw = layer.kernel_size
+            macs += h * w * c * kh * kw * layer.input.shape[-1]
+        elif kind == "Dense":
+            macs += layer.input.shape[-1] * layer.units
+    return int(macs)
+
