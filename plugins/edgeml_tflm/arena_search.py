@@ -39,6 +39,9 @@ def arena_works(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> b
         return _probe(tflite_bytes, arena_bytes, q_input)
     pid = os.fork()
     if pid == 0:  # child: report by exit status only, never return into the caller's stack
+        import faulthandler
+
+        faulthandler.disable()  # an expected crash here must not print a Python fatal-error dump
         try:
             code = 0 if _probe(tflite_bytes, arena_bytes, q_input) else 1
         except BaseException:
