@@ -40,8 +40,11 @@ def arena_works(tflite_bytes: bytes, arena_bytes: int, q_input: np.ndarray) -> b
     pid = os.fork()
     if pid == 0:  # child: report by exit status only, never return into the caller's stack
         import faulthandler
+        import signal
 
         faulthandler.disable()  # an expected crash here must not print a Python fatal-error dump
+        for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGFPE, signal.SIGILL):
+            signal.signal(sig, signal.SIG_DFL)
         try:
             code = 0 if _probe(tflite_bytes, arena_bytes, q_input) else 1
         except BaseException:
