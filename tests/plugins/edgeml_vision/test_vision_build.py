@@ -114,3 +114,21 @@ def test_cortex_m4_refuses_the_96x96_input_with_the_fit_message_and_takes_a_48x4
     # The user's smaller input (48x48, the tiny network) fits the same part.
     _, report = build(["app=vision", "target=cortex-m4", f"build_dir={tmp_path / 'm4-48'}", *TINY_VISION_OVERRIDES])
     assert report["fits"] and report["memory"]["ram_bytes"] <= report["memory"]["ram_budget_bytes"]
+
+
+def test_a_yolo_layout_folder_builds_through_the_cli(tmp_path):
+    """`edgeml run app=vision app.data_dir=YOLO_FOLDER`: data.yaml's names become the classes, the build verifies."""
+    import subprocess
+    import sys
+
+    from vision_tiny import yolo_folder
+
+    root = yolo_folder(tmp_path / "ds", names=("person", "car"), per_split=8)
+    cmd = [sys.executable, "-m", "edgeml.cli", "run", "app=vision", "target=cortex-m7", f"app.data_dir={root}",
+           f"build_dir={tmp_path / 'b'}", "tracking.enabled=false", "--no-progress", *TINY_VISION_OVERRIDES]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["passed"] and report["classes"] == ["background", "person", "car"]
+    assert set(report["metrics"]["device"]["per_class"]) == {"person", "car"}
+    assert report["parity"]["bit_exact"] and report["parity"]["compared"] == 8
