@@ -22,7 +22,7 @@ from edgeml.targets import TargetProfile  # noqa: E402
 
 __all__ = [
     "App", "Backend", "BudgetError", "Check", "CompressedModel", "Compressor", "ConfigError", "DataError",
-    "Deliverable", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
+    "Deliverable", "DeviceCode", "Evaluation", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
     "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
     "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "keras_macs", "metrics", "native_output_captured", "native_stderr_muted", "save_keras", "CapturedOutput", "__version__",
 ]

@@ -42,7 +42,6 @@ trial dir. Same config and seed give the same trials and the same result.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import time
@@ -51,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from edgeml import orchestrator
 from edgeml.artifacts import CompressedModel, Deliverable, digest, read_json, write_json
@@ -61,147 +60,13 @@ from edgeml.pareto import front, plot
 from edgeml.plugins import Registry
 from edgeml.progress import Progress
 from edgeml.report import build_latency, requirements, summary_table
+from edgeml.search_space import (  # noqa: F401 (Knob, hydra_value: re-exported for callers)
+    Knob, Limits, as_overrides, override_key, declared_knobs, hydra_value,
+)
 from edgeml.targets import kib
 
 SEARCH_SCHEMA = "edgeml.search/1"
 SEARCH_DIR = "search"
-_ABSENT = object()
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One searched config path: an integer or float range, or a list of choices."""
-
-    path: str
-    kind: str                         # "int", "float" or "choice"
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] = ()
-
-    @classmethod
-    def parse(cls, path: str, spec: Any, where: str) -> "Knob":
-        bad = f"knob {path} in {where}"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{bad} is {spec!r}: give {{type: int, low: A, high: B}} or {{choices: [...]}}")
-        if "choices" in spec:
-            choices = tuple(spec["choices"] or ())
-            if not choices:
-                raise ConfigError(f"{bad} has no choices: list at least one value")
-            return cls(path, "choice", choices=choices)
-        kind = str(spec.get("type", "int"))
-        if kind not in ("int", "float") or spec.get("low") is None or spec.get("high") is None:
-            raise ConfigError(f"{bad} needs type int or float with low and high (or choices): got {spec}")
-        low, high = float(spec["low"]), float(spec["high"])
-        if low > high:
-            raise ConfigError(f"{bad} has low {low:g} > high {high:g}: swap them")
-        return cls(path, kind, low=low, high=high, step=spec.get("step"), log=bool(spec.get("log", False)))
-
-    def suggest(self, trial: Any) -> Any:
-        if self.kind == "choice":
-            labels = [_label(c) for c in self.choices]
-            return self.choices[labels.index(trial.suggest_categorical(self.path, labels))]
-        if self.kind == "int":
-            return trial.suggest_int(self.path, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
-        return trial.suggest_float(self.path, self.low, self.high, step=self.step, log=self.log)
-
-    def param(self, value: Any) -> Any:
-        """``value`` as Optuna stores it (to enqueue the configured default)."""
-        return _label(value) if self.kind == "choice" else value
-
-    def contains(self, value: Any) -> bool:
-        if self.kind == "choice":
-            return _label(value) in [_label(c) for c in self.choices]
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
-
-    def to_json(self) -> dict[str, Any]:
-        if self.kind == "choice":
-            return {"choices": list(self.choices)}
-        out: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
-        if self.step is not None:
-            out["step"] = self.step
-        if self.log:
-            out["log"] = True
-        return out
-
-
-def _label(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def hydra_value(value: Any) -> str:
-    """A value as Hydra override syntax: ``[16,16]``, ``true``, ``null``, ``0.5``, ``'a b'``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    text = str(value)
-    return text if text.replace("_", "").replace("-", "").replace(".", "").isalnum() else "'" + text.replace("'", "\\'") + "'"
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def _as_overrides(node: Any, where: str) -> list[str]:
-    if node is None:
-        return []
-    data = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must map config paths to values (e.g. {{app.train.epochs: 4}}), got {data!r}")
-    return [f"{k}={hydra_value(v)}" for k, v in data.items()]
-
-
-def declared_knobs(config: DictConfig) -> list[Knob]:
-    """The app's ``knobs`` node, checked: every path must exist in the composed config."""
-    node = config.app.get("knobs")
-    where = f"app/{config.app.name}.yaml"
-    if node is None:
-        return []
-    data = OmegaConf.to_container(node, resolve=True)
-    if not isinstance(data, dict):
-        raise ConfigError(f"knobs in {where} must map config paths to ranges, got {data!r}")
-    knobs = []
-    for path, spec in data.items():
-        if OmegaConf.select(config, str(path), default=_ABSENT) is _ABSENT:
-            raise ConfigError(f"knob {path} in {where} names no config key: use a full path such as "
-                              "app.train.model.width (see `edgeml config`)")
-        knobs.append(Knob.parse(str(path), spec, where))
-    return knobs
-
-
-@dataclass
-class Limits:
-    flash_bytes: int
-    ram_bytes: int
-    latency_ms: float | None
-
-    def excess(self, measured: dict[str, Any]) -> dict[str, float]:
-        """How far over each limit (0 when within): bytes for memory, ms for latency."""
-        out = {"flash_bytes": max(0.0, measured["flash_bytes"] - self.flash_bytes),
-               "ram_bytes": max(0.0, measured["ram_bytes"] - self.ram_bytes), "latency_ms": 0.0}
-        if self.latency_ms is not None:
-            lat = measured.get("latency_ms")
-            out["latency_ms"] = float("inf") if lat is None else max(0.0, lat - self.latency_ms)
-        return out
-
-    def usage(self, measured: dict[str, Any]) -> dict[str, float]:
-        """The share of each limit a candidate uses (1.0 = exactly at the limit)."""
-        out = {"flash_bytes": measured["flash_bytes"] / self.flash_bytes,
-               "ram_bytes": measured["ram_bytes"] / self.ram_bytes}
-        if self.latency_ms is not None and measured.get("latency_ms") is not None:
-            out["latency_ms"] = measured["latency_ms"] / self.latency_ms
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -244,15 +109,15 @@ class Search:
         self.base = compose(overrides, registry, root)
         cfg = self.base.config
         self.knobs_declared = declared_knobs(cfg)
-        given = {_key(o) for o in overrides}
+        given = {override_key(o) for o in overrides}
         #: Knobs set on the command line are fixed, not searched.
         self.fixed = {k.path: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
                       for k in self.knobs_declared if k.path in given
                       for v in [OmegaConf.select(cfg, k.path)]}
         self.knobs = [k for k in self.knobs_declared if k.path not in given]
         app_fit = cfg.app.get("fit") or {}
-        self.probe = _as_overrides(app_fit.get("probe"), f"fit.probe in app/{cfg.app.name}.yaml")
-        self.rank = _as_overrides(app_fit.get("rank"), f"fit.rank in app/{cfg.app.name}.yaml")
+        self.probe = as_overrides(app_fit.get("probe"), f"fit.probe in app/{cfg.app.name}.yaml")
+        self.rank = as_overrides(app_fit.get("rank"), f"fit.rank in app/{cfg.app.name}.yaml")
         settings = cfg.get("fit") or {}
         self.n_trials = int(settings.get("trials", 16))
         if self.n_trials < 1:
@@ -262,8 +127,8 @@ class Search:
         req = requirements(cfg)
         self.limits = Limits(self.base.target.flash_budget_bytes, self.base.target.ram_budget_bytes,
                              req["max_latency_ms"])
-        controlled = {k.path for k in self.knobs} | {_key(o) for o in self.probe + self.rank}
-        self.user = [o for o in overrides if _key(o) not in controlled]
+        controlled = {k.path for k in self.knobs} | {override_key(o) for o in self.probe + self.rank}
+        self.user = [o for o in overrides if override_key(o) not in controlled]
         self.overrides = list(overrides)
         self.ws = self.base.build_dir.with_name(self.base.build_dir.name + "-fit")
         self.trials: list[dict[str, Any]] = []
@@ -275,8 +140,8 @@ class Search:
     def compose(self, extra: list[str], build_dir: Path | None = None) -> BuildConfig:
         """The user's overrides plus ``extra``; a trial (``build_dir`` given) is untracked, in its own dir."""
         settings = [] if build_dir is None else [f"build_dir={build_dir}", "tracking.enabled=false"]
-        keys = {_key(o) for o in extra + settings}
-        base = [o for o in self.user if _key(o) not in keys]
+        keys = {override_key(o) for o in extra + settings}
+        base = [o for o in self.user if override_key(o) not in keys]
         return compose(base + extra + settings, self.registry, self.root)
 
     def data_dir(self, bc: BuildConfig) -> Path:

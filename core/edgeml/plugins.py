@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Iterable
 
 import pluggy
