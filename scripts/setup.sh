@@ -6,12 +6,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools: a C/C++ compiler checks the generated sources.
-if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+# System tools: the host C/C++ compiler checks the generated sources; Debian's Arm
+# cross compiler with newlib builds the firmware images the emulator runner measures
+# (the PyPI wheel of that toolchain has no C library: ../shared/DESIGN.md).
+APT_PKGS="gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi"
+need=""
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v g++ >/dev/null 2>&1 || need="$need g++"
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need="$need gcc-arm-none-eabi"
+[ -e /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -e /usr/lib/arm-none-eabi/lib/libc.a ] || need="$need libnewlib-arm-none-eabi"
+if [ -n "$need" ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq gcc g++ >/dev/null
+    echo "setup: apt-get install$need"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PKGS >/dev/null
   else
-    echo "setup: gcc/g++ missing: install them (sudo apt-get install gcc g++) and re-run" >&2; exit 1
+    echo "setup: missing$need: run sudo apt-get install $APT_PKGS and re-run" >&2; exit 1
   fi
 fi
 
@@ -35,4 +44,7 @@ NODEPS="onnx2tf==1.29.24 onnx-graphsurgeon==0.6.1 sng4onnx==2.0.1 tf-keras==2.21
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 broken=$("$PY" -m pip check 2>&1 | grep -v -e '^onnx2tf ' -e '^No broken requirements' || true)
 if [ -n "$broken" ]; then echo "$broken" >&2; exit 1; fi
+# CMSIS-DSP's C source (the cmsisdsp sdist from PyPI, sha256-checked, unpacked into
+# ~/.cache/edgeml) for the firmware of the keyword app's MFCC; idempotent.
+"$PY" -m edgeml_cmsis_dsp.fetch
 echo "setup: edgeml $("$PY" -c 'import edgeml; print(edgeml.__version__)') ready ($(command -v edgeml))"

@@ -1,7 +1,9 @@
 """Run a fitted scikit-learn model through the sklearn-c compressor and the emlearn backend, stage by stage.
 
 For the emlearn plugin's tests and for apps that train sklearn models (ECG's
-anomaly models): real compressor, real export, real host compile and run.
+anomaly models): real compressor, real export, and the deliverable's program
+built and run by the real runners (host gcc with sanitizers, and the
+arm-none-eabi-gcc + unicorn emulator when asked).
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ BACKEND_CONF = Path(edgeml_emlearn.__file__).parent / "conf" / "backend" / "emle
 class EmlearnRun:
     compressed: edgeml.CompressedModel
     deliverable: edgeml.Deliverable
-    device: edgeml.DeviceRun
+    runs: edgeml.ProgramRuns
     export_dir: Path
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """The last runner's outputs (the emulator's when it ran), shaped like the reference."""
+        return self.runs.device.outputs.reshape(np.asarray(self.compressed.test_outputs).shape)
 
 
 def random_features(n_features: int = 6, n_classes: int = 3, seed: int = 0, spec: dict | None = None):
@@ -42,8 +49,9 @@ def random_features(n_features: int = 6, n_classes: int = 3, seed: int = 0, spec
 
 
 def run_emlearn(root: Path, estimator, features: edgeml.FeatureSet, target: str = "cortex-m4",
-                backend_overrides: dict | None = None) -> EmlearnRun:
-    """Pickle ``estimator`` as the train stage would, then compress, export and run it."""
+                backend_overrides: dict | None = None, runners: tuple[str, ...] = ("host",)) -> EmlearnRun:
+    """Pickle ``estimator`` as the train stage would, then compress, export and run it with ``runners``
+    (the host build with AddressSanitizer and UBSan)."""
     from edgeml_emlearn.backend import EmlearnBackend
     from edgeml_emlearn.compressor import SklearnCCompressor
     from edgeml_emlearn.models import model_kind, sklearn_outputs
@@ -52,7 +60,9 @@ def run_emlearn(root: Path, estimator, features: edgeml.FeatureSet, target: str 
     for k, v in (backend_overrides or {}).items():
         backend[k] = v
     config = OmegaConf.create({"seed": 0, "compress": {"compressor": None}, "backend": backend,
-                               "target": OmegaConf.load(ROOT / "params" / "target" / f"{target}.yaml")})
+                               "target": OmegaConf.load(ROOT / "params" / "target" / f"{target}.yaml"),
+                               "runners": {"use": list(runners), "host": {"sanitize": True},
+                                           "emulator": {"profile_examples": 4, "max_instructions": 10_000_000}}})
     root = Path(root)
     train = root / "train"
     train.mkdir(parents=True)
@@ -70,5 +80,6 @@ def run_emlearn(root: Path, estimator, features: edgeml.FeatureSet, target: str 
     deliverable = EmlearnBackend().export(ctx, compressed, features)
     deliverable.save(ctx.out_dir)
     mark_finished(ctx.out_dir)
-    device = EmlearnBackend().run(stage_context("validate", config, root), deliverable, compressed, features)
-    return EmlearnRun(compressed=compressed, deliverable=deliverable, device=device, export_dir=root / "export")
+    ctx = stage_context("validate", config, root)
+    runs = ctx.run_program(deliverable.program, features.x["test"], root=ctx.input_dir("export"))
+    return EmlearnRun(compressed=compressed, deliverable=deliverable, runs=runs, export_dir=root / "export")

@@ -11,11 +11,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeml.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edgeml.programs import Program
 
 SPLITS = ("train", "val", "test")
 
@@ -270,18 +273,26 @@ class Deliverable:
     ram_bytes: Figure
     entry_point: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    #: The model as a buildable C program (entry point, sources, libraries, input and
+    #: output types). When set, validate builds and runs it with the configured runners
+    #: instead of calling the backend's ``run``.
+    program: Program | None = None
 
     def save(self, out_dir: Path) -> None:
         write_json(out_dir / "deliverable.json", {
             "schema": "edgeml.deliverable/1", "files": sorted(self.files), "entry_point": self.entry_point,
-            "flash_bytes": self.flash_bytes.to_json(), "ram_bytes": self.ram_bytes.to_json(), "info": self.info})
+            "flash_bytes": self.flash_bytes.to_json(), "ram_bytes": self.ram_bytes.to_json(), "info": self.info,
+            "program": None if self.program is None else self.program.to_json()})
 
     @classmethod
     def load(cls, stage_dir: Path) -> "Deliverable":
+        from edgeml.programs import Program
+
         meta = read_json(stage_dir / "deliverable.json")
+        prog = meta.get("program")
         return cls(files=list(meta["files"]), flash_bytes=Figure(**meta["flash_bytes"]),
                    ram_bytes=Figure(**meta["ram_bytes"]), entry_point=meta.get("entry_point", ""),
-                   info=meta.get("info", {}))
+                   info=meta.get("info", {}), program=None if prog is None else Program.from_json(prog))
 
 
 @dataclass
@@ -295,6 +306,11 @@ class DeviceCode:
     (``memory.parts``, ``latency.parts``). ``macs_by_kind`` names the kind
     of arithmetic (``float_dsp``, ``int_dsp``...), priced with the target's
     cycles/MAC for that kind, or its default.
+
+    When the code was run on the target (``ctx.run_program``), ``cycles``
+    and ``instructions`` hold what the runner measured per inference, and
+    the latency uses them instead of the MAC estimate; ``flash_bytes`` and
+    ``ram_bytes`` should then be the runner's figures from the linked image.
     """
 
     files: list[str]
@@ -303,12 +319,16 @@ class DeviceCode:
     macs: int = 0
     macs_by_kind: dict[str, int] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    cycles: Figure | None = None
+    instructions: Figure | None = None
 
     def to_json(self) -> dict[str, Any]:
+        def fig(f: Figure | None):
+            return None if f is None else f.to_json()
         return {"files": list(self.files), "macs": int(self.macs),
                 "macs_by_kind": {k: int(v) for k, v in self.macs_by_kind.items()},
-                "flash_bytes": None if self.flash_bytes is None else self.flash_bytes.to_json(),
-                "ram_bytes": None if self.ram_bytes is None else self.ram_bytes.to_json(), "info": self.info}
+                "flash_bytes": fig(self.flash_bytes), "ram_bytes": fig(self.ram_bytes),
+                "cycles": fig(self.cycles), "instructions": fig(self.instructions), "info": self.info}
 
 
 @dataclass

@@ -45,6 +45,21 @@ def edgeml_validate(validation: ValidationInput) -> list[Check]:
                     "the backend does not reproduce the reference arithmetic")),
         figures=par))
 
+    # The model's program must give the same outputs on every runner (host, emulator...): it is what
+    # parity.device vouches for. The app's device code is judged by the app itself (float feature code
+    # may differ in the last bit between C libraries; the app states its bound).
+    model_runs = ((v.device.info or {}).get("programs") or {}).get("model")
+    if model_runs:
+        diffs = list(model_runs.get("differences", []))
+        ran = list(model_runs.get("runs", {}))
+        checks.append(Check(
+            name="parity.runners", passed=not diffs, blocking=exact_required,
+            message=(f"every runner ({', '.join(ran)}) gives the model's outputs bit for bit" if not diffs else
+                     "runners disagree on the model: " + "; ".join(diffs) + ": a compiler or target difference "
+                     "in the C (float contraction, C library maths, undefined behaviour); build with "
+                     "runners.host.sanitize=true"),
+            figures={"runners": ran, "skipped": model_runs.get("skipped", {}), "differences": diffs}))
+
     outs = np.asarray(v.device.test_outputs).reshape(len(v.device.test_outputs), -1)
     distinct = int(len(np.unique(outs, axis=0))) if len(outs) else 0
     checks.append(Check(

@@ -1,4 +1,4 @@
-"""The objects plugins register: apps, compressors, backends, and the checks they return.
+"""The objects plugins register: apps, compressors, backends, runners, C libraries, and checks.
 
 Subclass these and return instances from the registration hooks in
 :mod:`edgeml.hookspecs`. Stage methods are pure in the Kedro sense: they read
@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from edgeml.artifacts import CompressedModel, Deliverable, DeviceCode, DeviceRun, FeatureSet, TrainedModel
+    from edgeml.programs import LibraryFiles, ProgramRun, RunRequest
     from edgeml.run import Evaluation, StageContext
+    from edgeml.targets import TargetProfile
 
 #: Model kinds the contract knows. A plugin may train another kind if some
 #: compressor accepts it; these three have built-in or planned compressors.
@@ -166,7 +168,61 @@ class Backend(_Named):
             features: FeatureSet) -> DeviceRun:
         """Run the exported deliverable (in ``ctx.input_dir("export")``) on the
         whole test split in its own runtime and return the raw outputs, for
-        parity against ``model.test_outputs``."""
+        parity against ``model.test_outputs``.
+
+        Not needed when the deliverable carries a :class:`edgeml.Program`
+        (``Deliverable.program``): validate then builds and runs it with the
+        configured runners (host compiler, emulator...), which is how a
+        backend that writes plain C gets flash, RAM and cycles measured on
+        the target. Implement it for a runtime no runner builds (an
+        interpreter in Python)."""
+        raise NotImplementedError
+
+
+class Runner(_Named):
+    """Builds a :class:`edgeml.Program` for a target and runs examples through it.
+
+    Runners are how figures get closer to the device: the host compiler
+    (outputs, sanitizers), a cross compiler with an instruction-set emulator
+    (flash and RAM of the linked image, instructions and cycles), a board
+    over a serial port. The config's ``runners.use`` lists the ones a build
+    uses, in order; the last one that supports the target gives the device
+    figures, and every run's outputs must agree.
+    """
+
+    def supports(self, target: TargetProfile) -> str | None:
+        """``None`` when this runner can build for and run ``target``, else
+        the reason it cannot (one line, e.g. "no emulator for Xtensa
+        cores"), which the report quotes next to the estimate it keeps."""
+        return None
+
+    def check(self, config: Any, target: TargetProfile) -> None:
+        """Optional: refuse a bad ``config.runners.NAME`` or a missing tool at
+        composition time, with the command that installs it."""
+
+    def run(self, request: RunRequest) -> ProgramRun:
+        """Build ``request.program`` (its files are under ``request.root``;
+        its libraries are located in ``request.libraries``) for
+        ``request.target``, put every row of ``request.inputs`` through the
+        entry point and return the outputs with what was measured. A program
+        that faults or never returns raises :class:`edgeml.DataError` naming
+        the function and address; an image too big for
+        ``request.flash_bytes``/``ram_bytes`` raises
+        :class:`edgeml.BudgetError` with the overflow."""
+        raise NotImplementedError
+
+
+class CLibrary(_Named):
+    """A third-party C library programs build against, found on this machine.
+
+    Programs name it (``Program.libraries``) and never copy it into a
+    deliverable. ``locate`` says where it is; a library that is not
+    installed raises :class:`edgeml.IncompatibleError` with the command
+    that installs it.
+    """
+
+    def locate(self) -> LibraryFiles:
+        """The library's root, include directories and version."""
         raise NotImplementedError
 
 

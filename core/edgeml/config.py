@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from edgeml.components import App, Backend, Compressor
+from edgeml import runners
 from edgeml.errors import ConfigError, IncompatibleError
 from edgeml.plugins import Registry
 from edgeml.targets import TargetProfile
@@ -208,6 +209,7 @@ def check(cfg: DictConfig, registry: Registry, root: Path) -> BuildConfig:
     compressor = select_compressor(app, backend, registry, cfg.get("compress", {}).get("compressor"))
     for component in (app, compressor, backend):
         component.check(cfg, target)
+    runners.check(cfg, registry, target)
     build_dir = cfg.get("build_dir") or f"builds/{app_name}-{target.name}-{backend_name}"
     path = Path(str(build_dir))
     if not path.is_absolute():

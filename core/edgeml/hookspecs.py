@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from edgeml.components import App, Backend, Check, Compressor
+    from edgeml.components import App, Backend, Check, CLibrary, Compressor, Runner
     from edgeml.run import RunInfo, StageRecord, ValidationInput
 
 hookspec = pluggy.HookspecMarker("edgeml")
@@ -72,6 +72,29 @@ def edgeml_register_backends() -> list[Backend]:
     ``accepts`` into a deliverable for a target (C/C++ sources, a memory plan)
     and runs that deliverable on the test split so validate can compare it
     with the reference. Its name is the value of ``backend=``.
+    """
+
+
+@hookspec
+def edgeml_register_runners() -> list[Runner]:
+    """Return the runners this plugin provides.
+
+    A :class:`edgeml.Runner` builds a :class:`edgeml.Program` (C with one
+    entry point ``int f(const IN *input, OUT *output)``) for a target and
+    runs examples through it: the host compiler, a cross compiler with an
+    emulator, a board over a serial port, Renode or QEMU. Its name is what
+    ``runners.use`` lists; its options live under ``runners.NAME``.
+    ``supports(target)`` says which targets it can serve, and why not.
+    """
+
+
+@hookspec
+def edgeml_register_c_libraries() -> list[CLibrary]:
+    """Return the C libraries this plugin knows how to find.
+
+    A :class:`edgeml.CLibrary` named in ``Program.libraries`` (a DSP or
+    model library's headers and sources) is located on this machine when a runner builds the
+    program; the library's files are never copied into a deliverable.
     """
 
 

@@ -104,7 +104,8 @@ def _run_one(bc: BuildConfig, run: RunInfo, stage: str, progress: Progress, forc
     ctx = StageContext(stage=stage, config=bc.config, out_dir=tmp, build_dir=bc.build_dir, target=bc.target,
                        seed=int(bc.config.seed), progress=progress.child(f"  {stage}: "),
                        metrics_sink=lambda m, step: hook.edgeml_stage_metrics(run=run, stage=stage, metrics=m,
-                                                                             step=step))
+                                                                             step=step),
+                       registry=bc.registry)
     try:
         _seed_everything(int(bc.config.seed))
         stage_metrics = STAGE_FUNCTIONS[stage](ctx, bc)

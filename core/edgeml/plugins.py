@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import pluggy
 
 from edgeml import hookspecs
-from edgeml.components import App, Backend, Compressor
+from edgeml.components import App, Backend, CLibrary, Compressor, Runner
 from edgeml.errors import PluginError
 
 hookimpl = pluggy.HookimplMarker("edgeml")
@@ -66,6 +66,8 @@ class Registry:
     backends: dict[str, Backend]
     searchpath: list[str]
     owners: dict[tuple[str, str], str]
+    runners: dict[str, Runner] = field(default_factory=dict)
+    c_libraries: dict[str, CLibrary] = field(default_factory=dict)
 
     def plugins(self) -> list[PluginInfo]:
         dists = {id(p): d for p, d in self.pm.list_plugin_distinfo()}
@@ -140,12 +142,14 @@ def load_registry(pm: pluggy.PluginManager | None = None) -> Registry:
     apps = _collect(pm, "edgeml_register_apps", "app", App, owners)
     compressors = _collect(pm, "edgeml_register_compressors", "compressor", Compressor, owners)
     backends = _collect(pm, "edgeml_register_backends", "backend", Backend, owners)
+    runners = _collect(pm, "edgeml_register_runners", "runner", Runner, owners)
+    c_libraries = _collect(pm, "edgeml_register_c_libraries", "c_library", CLibrary, owners)
     searchpath: list[str] = []
     for impl in reversed(pm.hook.edgeml_config_searchpath.get_hookimpls()):
         for entry in impl.function() or []:
             searchpath.append(str(entry))
             owners[("config", str(entry))] = impl.plugin_name
     return Registry(pm=pm, apps=apps, compressors=compressors, backends=backends,
-                    searchpath=searchpath, owners=owners)
+                    searchpath=searchpath, owners=owners, runners=runners, c_libraries=c_libraries)
 
 

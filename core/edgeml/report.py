@@ -46,21 +46,63 @@ def estimate_latency(macs: int, target: TargetProfile, device: DeviceRun | None,
     return {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(macs), "method": method}
 
 
+def _part(name: str, macs: int, kinds: dict[str, int], measured: dict[str, Any] | None,
+          target: TargetProfile) -> dict[str, Any]:
+    """One part's cycles: measured by a runner when it has them, else the MAC estimate."""
+    if measured and measured.get("cycles") is not None:
+        cyc = measured["cycles"]
+        part = {"cycles": float(cyc["value"]), "method": cyc["method"], "measured": True, "macs": int(macs)}
+        if measured.get("instructions") is not None:
+            part["instructions"] = float(measured["instructions"]["value"])
+    else:
+        est = estimate_latency(macs, target, None, kinds)
+        part = {"cycles": est["cycles"], "method": est["method"], "measured": False, "macs": int(macs)}
+    part["ms"] = None if part["cycles"] is None else part["cycles"] / target.clock_hz * 1000.0
+    return part
+
+
 def build_latency(model: Any, deliverable: Any, target: TargetProfile, device: DeviceRun | None) -> dict[str, Any]:
-    """Latency of what the device runs: the model's MACs plus the app's device code's
-    (``deliverable.info["parts"]["app_code"]``), measured cycles when the device run has them."""
+    """Latency of what the device runs: the model plus the app's device code
+    (``deliverable.info["parts"]["app_code"]``), each measured when a runner
+    counted its cycles, else estimated from its MACs; report.json shows both
+    parts and says which is which (``method`` is ``emulated`` when every part
+    was measured, the estimate's description when none was)."""
     app_code = (deliverable.info.get("parts") or {}).get("app_code") or {}
     app_kinds = {k: int(v) for k, v in (app_code.get("macs_by_kind") or {}).items()}
     app_macs = int(app_code.get("macs") or sum(app_kinds.values()))
-    kinds = dict(model.macs_by_kind)
-    for k, v in app_kinds.items():
-        kinds[k] = kinds.get(k, 0) + v
-    if app_macs and not app_kinds:
-        kinds["app_code"] = app_macs
-    latency = estimate_latency(model.macs + app_macs, target, device, kinds)
-    if app_macs:
-        latency["parts"] = {"model_macs": int(model.macs), "app_code_macs": app_macs}
-    return latency
+    measured_model = None
+    if device is not None and device.cycles is not None:
+        measured_model = {"cycles": device.cycles.to_json(),
+                          "instructions": (device.info.get("instructions") or None)}
+    has_app = bool(app_macs or app_code.get("cycles"))
+    if measured_model is None and not app_code.get("cycles"):
+        # Nothing measured: one estimate over model + app code, as before.
+        kinds = dict(model.macs_by_kind)
+        for k, v in app_kinds.items():
+            kinds[k] = kinds.get(k, 0) + v
+        if app_macs and not app_kinds:
+            kinds["app_code"] = app_macs
+        latency = estimate_latency(model.macs + app_macs, target, device, kinds)
+        if app_macs:
+            latency["parts"] = {"model_macs": int(model.macs), "app_code_macs": app_macs}
+        return latency
+    parts = {"model": _part("model", int(model.macs), dict(model.macs_by_kind), measured_model, target)}
+    if has_app:
+        parts["app_code"] = _part("app_code", app_macs, app_kinds or ({"app_code": app_macs} if app_macs else {}),
+                                  app_code, target)
+    if any(p["cycles"] is None for p in parts.values()):
+        missing = [k for k, p in parts.items() if p["cycles"] is None]
+        return {"ms": None, "cycles": None, "macs": int(model.macs + app_macs), "parts": parts,
+                "method": f"none: {', '.join(missing)} neither measured nor estimable on target '{target.name}'"}
+    cycles = sum(p["cycles"] for p in parts.values())
+    measured = [k for k, p in parts.items() if p["measured"]]
+    method = ("emulated" if len(measured) == len(parts) else
+              " + ".join(f"{'emulated' if p['measured'] else 'estimate'} ({k})" for k, p in parts.items()))
+    out = {"ms": cycles / target.clock_hz * 1000.0, "cycles": cycles, "macs": int(model.macs + app_macs),
+           "method": method, "parts": parts}
+    if all("instructions" in p for p in parts.values()):
+        out["instructions"] = sum(p["instructions"] for p in parts.values())
+    return out
 
 
 REQUIREMENT_KEYS = ("max_latency_ms", "rate_hz", "max_power_mw")

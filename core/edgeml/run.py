@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from edgeml.artifacts import CompressedModel, Deliverable, DeviceRun, FeatureSet, TrainedModel
 from edgeml.errors import StageOrderError
+from edgeml.programs import Program, ProgramRuns
 from edgeml.progress import Progress
 from edgeml.targets import TargetProfile
 
@@ -55,6 +56,8 @@ class StageContext:
     progress: Progress
     #: Set by the orchestrator: forwards to the ``edgeml_stage_metrics`` observers.
     metrics_sink: Callable[[dict[str, float], int], None] | None = None
+    #: Set by the orchestrator: the build's plugin registry (runners, C libraries).
+    registry: Any = None
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Send figures of a long computation (per-epoch loss, validation
@@ -62,6 +65,26 @@ class StageContext:
         A stage's final metrics are its return value; this is for curves."""
         if self.metrics_sink is not None:
             self.metrics_sink({str(k): float(v) for k, v in metrics.items()}, int(step))
+
+    def run_program(self, program: Program, inputs: np.ndarray, root: Path | None = None) -> ProgramRuns:
+        """Build ``program`` (its files under ``root``, default ``out_dir``) with
+        every runner in ``runners.use`` that supports the target, and put each
+        row of ``inputs`` through its entry point.
+
+        This is how an app measures its device code on the target: compare
+        each run's outputs with the features it computed in Python, and put
+        the measured run's flash, RAM and cycles (:meth:`ProgramRuns.measured`)
+        in the :class:`edgeml.DeviceCode` it returns. What the runners build
+        (firmware image, map file) is kept under ``out_dir/firmware/NAME/``."""
+        from edgeml.plugins import load_registry
+        from edgeml.runners import run_program
+
+        if self.registry is None:
+            self.registry = load_registry()
+        return run_program(program, inputs, root=Path(root or self.out_dir),
+                           work_dir=self.out_dir / "firmware" / program.name, config=self.config,
+                           registry=self.registry, target=self.target, progress=self.progress,
+                           label=f"{self.stage}/firmware/{program.name}")
 
     @property
     def app(self) -> DictConfig:

@@ -71,6 +71,8 @@ class EdgemlConfig:
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     fit: FitConfig = field(default_factory=FitConfig)
+    # ``use``: runner names in order; the other keys are each runner's own options (``runners.NAME``).
+    runners: Any = field(default_factory=lambda: {"use": ["host"]})
     progress: bool = True
 
 

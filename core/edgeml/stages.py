@@ -13,7 +13,7 @@ import numpy as np
 
 from edgeml import metrics as scoring
 from edgeml.artifacts import (
-    CompressedModel, Deliverable, DeviceCode, FeatureSet, Figure, TrainedModel, write_json,
+    CompressedModel, Deliverable, DeviceCode, DeviceRun, FeatureSet, Figure, TrainedModel, write_json,
 )
 from edgeml.config import BuildConfig
 from edgeml.errors import PluginError
@@ -29,8 +29,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "preprocess": ("app.preprocess",),
     "train": ("seed", "app.train", "target"),
     "compress": ("seed", "compress"),
-    "export": ("backend", "target"),
-    "validate": ("validate", "app.requirements", "target"),
+    "export": ("backend", "target", "runners"),
+    "validate": ("validate", "app.requirements", "target", "runners"),
 }
 
 
@@ -137,12 +137,67 @@ def export(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     return {"flash_bytes": float(deliverable.flash_bytes.value), "ram_bytes": float(deliverable.ram_bytes.value)}
 
 
+def _program_inputs(program, model: CompressedModel, features: FeatureSet) -> np.ndarray:
+    """The test split as the model program takes it: float features, or quantized with the model's input scale."""
+    x = np.asarray(features.x["test"])
+    if program.input_dtype == "float32":
+        return x.astype(np.float32)
+    if model.input_quant is None:
+        raise PluginError(f"the deliverable's program takes {program.input_dtype} but the compressed model has no "
+                          "input quantization: fix the backend or the compressor")
+    return model.input_quant.quantize(x)
+
+
+def _run_program(ctx: StageContext, bc: BuildConfig, deliverable: Deliverable, model: CompressedModel,
+                 features: FeatureSet) -> DeviceRun:
+    """Build the deliverable's model program with the runners and put the test split through it."""
+    program = deliverable.program
+    runs = ctx.run_program(program, _program_inputs(program, model, features), root=ctx.input_dir("export"))
+    ref = np.asarray(model.test_outputs)
+    dev = runs.device
+    outputs = dev.outputs.reshape(ref.shape) if dev.outputs.size == ref.size else dev.outputs
+    measured = runs.measured()
+    info = {"programs": {"model": runs.summary()}}
+    if measured is not None and measured.instructions is not None:
+        info["instructions"] = measured.instructions.to_json()
+    _measured_memory(deliverable, runs)
+    return DeviceRun(test_outputs=outputs, method=dev.method, cycles=None if measured is None else measured.cycles,
+                     diagnosis="; ".join(runs.differences) or None, info=info)
+
+
+def _measured_memory(deliverable: Deliverable, runs) -> None:
+    """Replace the model's export-time flash and RAM with the linked image's, when a runner measured them."""
+    image = next((r for r in reversed(list(runs.runs.values())) if r.flash_bytes is not None), None)
+    if image is None:
+        return
+    parts = deliverable.info.get("parts")
+    app = (parts or {}).get("app_code") or {}
+    for attr, key in (("flash_bytes", "flash"), ("ram_bytes", "ram")):
+        mine = getattr(image, attr)
+        if mine is None:
+            continue
+        extra = app.get(attr)
+        if extra:
+            value = mine.value + extra["value"]
+            method = f"model {int(mine.value)} B ({mine.method}) + app device code {int(extra['value'])} B " \
+                     f"({extra['method']})"
+        else:
+            value, method = mine.value, mine.method
+        setattr(deliverable, attr, Figure(value, method))
+        if parts is not None:
+            parts["model"][f"{key}_bytes"] = int(mine.value)
+            parts["model"][f"{key}_method"] = mine.method
+
+
 def validate(ctx: StageContext, bc: BuildConfig) -> dict[str, float]:
     features = FeatureSet.load(ctx.input_dir("preprocess"))
     trained = TrainedModel.load(ctx.input_dir("train"))
     model = CompressedModel.load(ctx.input_dir("compress"))
     deliverable = Deliverable.load(ctx.input_dir("export"))
-    device = bc.backend.run(ctx, deliverable, model, features)
+    if deliverable.program is not None:
+        device = _run_program(ctx, bc, deliverable, model, features)
+    else:
+        device = bc.backend.run(ctx, deliverable, model, features)
     np.save(ctx.out_dir / "device_outputs.npy", np.asarray(device.test_outputs))
     levels = {"float": np.asarray(trained.test_outputs)} | dict(model.levels) | {
         "int8": model.dequantized_outputs(), "device": model.dequantize(device.test_outputs)}

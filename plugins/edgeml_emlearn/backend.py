@@ -1,12 +1,14 @@
-"""The ``emlearn`` backend: a scikit-learn model as plain C through emlearn, verified by compiling it.
+"""The ``emlearn`` backend: a scikit-learn model as plain C through emlearn.
 
 ``export`` writes emlearn's generated model (``emlearn/edgeml_model_emlearn.h``),
 one entry point ``<prefix>_model_outputs(features, outputs)``, golden
-vectors with a self test, and measures flash and RAM by compiling the
-entry point at ``-Os``. ``run`` compiles the deliverable with the host's gcc
-(``-O2 -Wall -Wextra -Werror -ffp-contract=off``; emlearn's headers and its
-generated model as system headers, since they are third-party code) and puts
-the whole test split through it.
+vectors with a self test, and a first flash and RAM figure from compiling the
+entry point at ``-Os`` on the host. The deliverable carries an
+:class:`edgeml.Program`, so validate builds and runs it with the configured
+runners: the host compiler (``-O2 -Wall -Wextra -Werror``; emlearn's headers
+and its generated model as system headers, since they are third-party code)
+and the emulator (the linked image's flash and RAM, cycles); the outputs
+must equal the numpy twin of emlearn's tables on every test example.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import edgeml
 from edgeml_emlearn import c_sources, host_build
 from edgeml_emlearn.models import generate, load_model, model_kind
 
-RUN_FLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off")
+#: Flags the verified arithmetic needs on every compiler: no FMA contraction (one rounding where
+#: the reference rounds twice can move a tree split).
+EXACT_FLAGS = ("-ffp-contract=off",)
 OUTPUTS_DOC = {"trees": "class probabilities (mean of the trees' 8-bit leaf proportions)",
                "mlp": "class probabilities (softmax)", "gmm": "log-likelihood (scikit-learn score_samples)",
                "elliptic": "minus the squared Mahalanobis distance (scikit-learn score_samples)"}
@@ -62,7 +66,6 @@ class EmlearnBackend(edgeml.Backend):
 
     def check(self, config: Any, target: Any) -> None:
         _options(config.backend)
-        host_build.compiler()
 
     # ------------------------------------------------------------------ export
 
@@ -112,61 +115,12 @@ class EmlearnBackend(edgeml.Backend):
         if kind == "trees":
             info["convert"] = model.info.get("convert")
             info["sklearn_vs_c"] = model.info.get("sklearn_vs_c")
+        program = edgeml.Program(
+            name="model", entry_point=f"{prefix}_model_outputs", sources=[source, f"{prefix}_selftest.c"],
+            include_dirs=["."], system_include_dirs=["emlearn"], libraries={"emlearn": []},
+            input_dtype="float32", input_shape=(mc.n_features,), output_dtype="float32",
+            output_shape=(mc.n_outputs,), flags=list(EXACT_FLAGS),
+            info={"outputs": OUTPUTS_DOC[kind]})
         return edgeml.Deliverable(files=files, flash_bytes=edgeml.Figure(m_flash, flash_method),
                                   ram_bytes=edgeml.Figure(m_ram + io_ram, ram_method),
-                                  entry_point=f"{prefix}_model_outputs", info=info)
-
-    # ------------------------------------------------------------------ run
-
-    def run(self, ctx: edgeml.StageContext, deliverable: edgeml.Deliverable, model: edgeml.CompressedModel,
-            features: edgeml.FeatureSet) -> edgeml.DeviceRun:
-        import emlearn
-
-        opts = _options(ctx.config.backend)
-        prefix = opts["prefix"]
-        export = Path(ctx.input_dir("export"))
-        cc = host_build.compiler()
-        system = [str(export / "emlearn"), emlearn.includedir]
-        x = features.x["test"].reshape(len(features.x["test"]), -1)
-        ref = np.asarray(model.test_outputs)
-        n_out = ref.shape[1] if ref.ndim == 2 else 1
-        checked = []
-        with tempfile.TemporaryDirectory(prefix="edgeml-emlearn-run-") as tmp:
-            d = Path(tmp)
-            (d / "harness.c").write_text(c_sources.host_harness_source(prefix))
-            exe = d / "harness"
-            sources = [d / "harness.c", export / f"{prefix}_inference.c", export / f"{prefix}_selftest.c"]
-            host_build.run_cmd([cc, *RUN_FLAGS, f"-I{export}", *[f for s in system for f in ("-isystem", s)],
-                                *map(str, sources), "-lm", "-o", str(exe)], "compiling the exported C with gcc")
-            # The rest of the deliverable (e.g. an app's feature extractor): it must compile warning-free too.
-            for extra in sorted(p for p in export.rglob("*.c") if p.parent != export or
-                                p.name not in {s.name for s in sources}):
-                host_build.run_cmd([cc, *RUN_FLAGS, "-std=c99", f"-I{extra.parent}", f"-I{export}",
-                                    *[f for s in system for f in ("-isystem", s)], "-c", str(extra),
-                                    "-o", str(d / (extra.stem + ".o"))], f"compiling {extra.relative_to(export)}")
-                checked.append(str(extra.relative_to(export)))
-            host_build.write_inputs(d / "in.bin", x)
-            res = host_build.subprocess.run([str(exe), str(d / "in.bin"), str(d / "out.bin")],
-                                            capture_output=True, text=True)
-            if res.returncode not in (0, 7):
-                raise edgeml.DataError(f"the host-compiled model exited with {res.returncode} on the test split: "
-                                       "re-run export; if it persists, report it with the build dir")
-            outputs = host_build.read_outputs(d / "out.bin", len(x), n_out)
-        selftest_ok = res.returncode == 0
-        method = (f"host-compiled C ({host_build.version(cc)}, {' '.join(RUN_FLAGS)}; emlearn headers and its "
-                  "generated model as system headers)")
-        diagnosis = None
-        diff = np.abs(outputs.astype(np.float64) - ref.astype(np.float64))
-        if diff.size and diff.max() > 0:
-            flips = int(np.sum(outputs.argmax(1) != ref.argmax(1))) if n_out > 1 else 0
-            if model.info.get("model_kind") == "trees":
-                diagnosis = ("the compiled trees differ from the numpy twin of emlearn's tables: a float setting "
-                             "of the compiler (FMA contraction, x87 excess precision) or an emlearn change")
-            else:
-                diagnosis = (f"float32 C (emlearn prints weights with 6 decimals; expf/logf) vs scikit-learn's "
-                             f"float64: largest difference {diff.max():.3g}, {flips} argmax flips")
-        info = {"selftest_passed": selftest_ok, "compiled_sources": checked, "compiler": host_build.version(cc)}
-        if model.info.get("sklearn_vs_c"):
-            info["sklearn_vs_c"] = model.info["sklearn_vs_c"]
-        return edgeml.DeviceRun(test_outputs=outputs.astype(np.float32), method=method, diagnosis=diagnosis,
-                                info=info)
+                                  entry_point=f"{prefix}_model_outputs", info=info, program=program)

@@ -1,4 +1,4 @@
-"""The deliverable's own C: the entry point around emlearn's model, golden vectors, a host harness."""
+"""The deliverable's own C: the entry point around emlearn's model, golden vectors and their self test."""
 
 from __future__ import annotations
 
@@ -96,44 +96,5 @@ int {prefix}_selftest(void)
         }}
     }}
     return bad;
-}}
-"""
-
-
-def host_harness_source(prefix: str) -> str:
-    up = prefix.upper()
-    return f"""/* Host harness (validate only, not part of the deliverable): features file in, outputs file out. */
-#include <stdint.h>
-#include <stdio.h>
-#include "{prefix}_inference.h"
-
-int main(int argc, char **argv)
-{{
-    if (argc != 3) {{
-        return 2;
-    }}
-    FILE *in = fopen(argv[1], "rb");
-    FILE *out = fopen(argv[2], "wb");
-    if (!in || !out) {{
-        return 3;
-    }}
-    int32_t header[2];
-    if (fread(header, sizeof(int32_t), 2, in) != 2 || header[1] != {up}_N_FEATURES) {{
-        return 4;
-    }}
-    float x[{up}_N_FEATURES];
-    float y[{up}_N_OUTPUTS];
-    for (int32_t i = 0; i < header[0]; i++) {{
-        if (fread(x, sizeof(float), {up}_N_FEATURES, in) != {up}_N_FEATURES) {{
-            return 5;
-        }}
-        if ({prefix}_model_outputs(x, y) != 0) {{
-            return 6;
-        }}
-        fwrite(y, sizeof(float), {up}_N_OUTPUTS, out);
-    }}
-    fclose(in);
-    fclose(out);
-    return {prefix}_selftest() == 0 ? 0 : 7;
 }}
 """

@@ -1,4 +1,4 @@
-"""Compile the exported C with the host's gcc and run it; measure object sizes at -Os."""
+"""The host's gcc for export-time size figures: the entry point and model compiled at -Os."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-
-import numpy as np
 
 from edgeml import DataError, IncompatibleError, csize
 
@@ -43,17 +41,3 @@ def object_size(cc: str, source: Path, includes: list[str], system_includes: lis
              *[f for i in system_includes for f in ("-isystem", i)], "-c", str(source), "-o", str(obj)],
             f"sizing {source.name}")
     return csize.sections(obj)
-
-
-def write_inputs(path: Path, x: np.ndarray) -> None:
-    x = np.ascontiguousarray(x, np.float32).reshape(len(x), -1)
-    with open(path, "wb") as fh:
-        np.array([len(x), x.shape[1]], np.int32).tofile(fh)
-        x.tofile(fh)
-
-
-def read_outputs(path: Path, n: int, n_outputs: int) -> np.ndarray:
-    y = np.fromfile(path, np.float32)
-    if y.size != n * n_outputs:
-        raise DataError(f"{path} holds {y.size} floats, expected {n} x {n_outputs}: the host run stopped early")
-    return y.reshape(n, n_outputs)

@@ -1,4 +1,5 @@
-"""Registers the ``sklearn-c`` compressor and the ``emlearn`` backend (entry point ``emlearn = "edgeml_emlearn.plugin"``)."""
+"""Registers the ``sklearn-c`` compressor, the ``emlearn`` backend and emlearn's headers as the
+C library ``emlearn`` (entry point ``emlearn = "edgeml_emlearn.plugin"``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,30 @@ def edgeml_register_compressors():
 @edgeml.hookimpl
 def edgeml_register_backends():
     return [EmlearnBackend()]
+
+
+class EmlearnHeaders(edgeml.CLibrary):
+    """emlearn's C headers (header-only), as the installed Python package ships them."""
+
+    name = "emlearn"
+    version = "0.1.0"
+    description = "emlearn's C headers (eml_trees.h, eml_fft.h...) from the installed emlearn package"
+
+    def locate(self) -> edgeml.LibraryFiles:
+        try:
+            import emlearn
+        except ImportError as exc:
+            raise edgeml.IncompatibleError("emlearn is not installed: run `bash scripts/setup.sh` "
+                                           "(pip install emlearn==0.23.2)") from exc
+        from pathlib import Path
+
+        root = Path(emlearn.includedir)
+        return edgeml.LibraryFiles(root=root, include_dirs=[root], version=str(emlearn.__version__))
+
+
+@edgeml.hookimpl
+def edgeml_register_c_libraries():
+    return [EmlearnHeaders()]
 
 
 @edgeml.hookimpl

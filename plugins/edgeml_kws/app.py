@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeml import App, Evaluation, FeatureSet, StageContext, TrainedModel
+from edgeml import App, CompressedModel, DeviceCode, Evaluation, FeatureSet, StageContext, TrainedModel
 from edgeml_kws.raw_dataset import SILENCE, SPLITS, UNKNOWN, RawDataset
 
 
@@ -70,6 +70,14 @@ class KwsApp(App):
         from edgeml_kws.training import train_dscnn
 
         return train_dscnn(ctx, features)
+
+    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> DeviceCode:
+        """The MFCC front end as C (``kws/kws_features.{h,c}``, CMSIS-DSP's arm_mfcc_f32 from its C source),
+        run on every test clip with the configured runners and checked against the features the model was
+        tested on (``kws/feature_parity.json``); flash, RAM and cycles are the measured run's."""
+        from edgeml_kws.device_features import device_code
+
+        return device_code(ctx, model, features)
 
     def evaluate(self, ev: Evaluation) -> dict[str, Any]:
         """Accuracy and per-class figures, and what matters for a rare keyword: its

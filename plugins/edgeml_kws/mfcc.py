@@ -95,7 +95,9 @@ class CmsisMfcc:
         if status != 0:
             raise ConfigError(f"arm_mfcc_init_f32 refused fft_length={s.fft_length}, mel_filters={s.mel_filters}, "
                               f"coefficients={s.coefficients} (status {status}): change app.preprocess")
-        self._tmp = np.zeros(s.fft_length + 2, np.float32)
+        # arm_mfcc_f32 reads 2 x fft_length floats of it (arm_cmplx_mag_f32 over fft_length complex
+        # values), more than arm_mfcc_tmp_buffer_size documents in CMSIS-DSP 1.10.3.
+        self._tmp = np.zeros(2 * s.fft_length, np.float32)
 
     def frame(self, samples: np.ndarray) -> np.ndarray:
         """MFCC of one frame of ``fft_length`` float32 samples (not modified)."""

@@ -119,7 +119,10 @@ class TflmBackend(edgeml.Backend):
                   "arena_measured": arena.measured_bytes, "arena_margin": arena.margin_bytes,
                   "arena_probes": arena.probes,
                   "golden_vectors": vectors.indices, "golden_skipped_ties": vectors.skipped_ties,
-                  "symbol_prefix": prefix, "runtime": f"tflite-micro {version}", "model_file": MODEL_FILE})
+                  "symbol_prefix": prefix, "runtime": f"tflite-micro {version}", "model_file": MODEL_FILE,
+                  "firmware": "not built: TFLM's C++ sources are in no package registry, so the runners cannot "
+                              "link this deliverable; the model's latency stays an estimate and its RAM the host "
+                              "interpreter's arena (the app's device code, if any, is measured on the target)"})
 
     # --------------------------------------------------------------------- run
 

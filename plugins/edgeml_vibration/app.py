@@ -92,27 +92,38 @@ class VibrationApp(App):
 
         return train_forest(ctx, features)
 
-    def device_code(self, ctx: StageContext, model, features: FeatureSet) -> list[str]:
-        """The feature extractor's C (header + source) in ``export/vibration/``, checked against the build.
+    def device_code(self, ctx: StageContext, model, features: FeatureSet) -> DeviceCode:
+        """The feature extractor's C (header + sources) in ``export/vibration/``, run on the target.
 
-        The C is compiled with the host's gcc and run on every test frame of the sense stage; its
-        features must equal the ones the model was trained and tested on bit for bit
+        Every runner in ``runners.use`` builds it and feeds it every test frame of the sense stage;
+        its features must equal the ones the model was trained and tested on bit for bit
         (``vibration/feature_parity.json`` records it), else export fails naming the difference.
+        The emulator's run gives the extractor's flash, RAM and cycles on the target.
         """
         from edgeml_vibration.feature_check import check_device_features
 
         files = write_device_code(ctx.out_dir, features)
-        files.append(check_device_features(ctx, features))
+        parity_file, runs = check_device_features(ctx, features)
+        files.append(parity_file)
         cost = features.spec.get("device") or device_cost(spec_from_features(features))
         fpu = str((ctx.target.features or {}).get("fpu", "")).lower()
         on_target = (NO_FPU_NOTE if fpu in ("", "none", "false", "no")
                      else f"hardware single-precision FPU ({fpu}): the float32 C as verified")
+        flash = Figure(int(cost["flash_bytes"]), f"feature extractor: {cost['flash_method']}")
+        ram = Figure(int(cost["ram_bytes"]), f"feature extractor: {cost['ram_method']}")
+        measured = runs.measured()
+        image = next((r for r in reversed(list(runs.runs.values())) if r.flash_bytes is not None), None)
+        if image is not None:
+            flash = Figure(image.flash_bytes.value, f"feature extractor: {image.flash_bytes.method}")
+            ram = Figure(image.ram_bytes.value, f"feature extractor: {image.ram_bytes.method}")
         return DeviceCode(
-            files=files, flash_bytes=Figure(int(cost["flash_bytes"]), f"feature extractor: {cost['flash_method']}"),
-            ram_bytes=Figure(int(cost["ram_bytes"]), f"feature extractor: {cost['ram_method']}"),
+            files=files, flash_bytes=flash, ram_bytes=ram,
             macs=int(cost["macs"]), macs_by_kind={"float_dsp": int(cost["macs"])},
+            cycles=None if measured is None else measured.cycles,
+            instructions=None if measured is None else measured.instructions,
             info={"macs_method": cost["macs_method"], "api": cost["api"], "fft": cost["fft"],
-                  "compile_flags": cost["compile_flags"], "features_on_this_target": on_target})
+                  "compile_flags": cost["compile_flags"], "features_on_this_target": on_target,
+                  "programs": {"features": runs.summary()}})
 
 
 def spec_from_features(features: FeatureSet):
@@ -124,14 +135,15 @@ def spec_from_features(features: FeatureSet):
 
 
 def write_device_code(out_dir: Path, features: FeatureSet) -> list[str]:
-    from edgeml_vibration.feature_c import HEADER, SOURCE, c_source, header_source
+    from edgeml_vibration.feature_c import FRAME_SOURCE, HEADER, SOURCE, c_source, frame_entry_source, header_source
 
     spec = spec_from_features(features)
     d = Path(out_dir) / "vibration"
     d.mkdir(parents=True, exist_ok=True)
     (d / HEADER).write_text(header_source(spec))
     (d / SOURCE).write_text(c_source(spec))
-    return [f"vibration/{HEADER}", f"vibration/{SOURCE}"]
+    (d / FRAME_SOURCE).write_text(frame_entry_source())
+    return [f"vibration/{HEADER}", f"vibration/{SOURCE}", f"vibration/{FRAME_SOURCE}"]
 
 
 def device_cost(spec) -> dict:

@@ -16,6 +16,7 @@ for the same estimator.
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,15 +80,35 @@ def candidates(cfg: Any) -> list[tuple[int, int]]:
     return out
 
 
+def feature_extractor_flash(ctx: StageContext, features: FeatureSet) -> tuple[int, str]:
+    """The feature extractor's flash on this target: its image linked by the runners when one links
+    for the target (one frame through it), else preprocess's host estimate."""
+    from edgeml_vibration.app import write_device_code
+    from edgeml_vibration.feature_check import features_program
+
+    device = features.spec.get("device", {})
+    spec = features.spec
+    scratch = Path(ctx.out_dir) / "feature_extractor"
+    write_device_code(scratch, features)
+    program = features_program(int(spec["frame_samples"]), int(spec["n_features"]))
+    frame = np.zeros((1, 1 + int(spec["frame_samples"])), np.float32)
+    frame[0, 0] = 25.0
+    runs = ctx.run_program(program, frame, root=scratch)
+    image = next((r for r in reversed(list(runs.runs.values())) if r.flash_bytes is not None), None)
+    if image is None:
+        return int(device.get("flash_bytes", 0)), str(device.get("flash_method", "preprocess estimate"))
+    return int(image.flash_bytes.value), image.flash_bytes.method
+
+
 def train_forest(ctx: StageContext, features: FeatureSet) -> TrainedModel:
     cfg = ctx.app.train
     x, y = features.x, features.y
-    device = features.spec.get("device", {})
-    budget = int(ctx.target.flash_budget_bytes) - int(device.get("flash_bytes", 0)) - int(cfg.reserve_bytes)
+    feature_bytes, feature_method = feature_extractor_flash(ctx, features)
+    budget = int(ctx.target.flash_budget_bytes) - feature_bytes - int(cfg.reserve_bytes)
     if budget <= 0:
         raise ConfigError(f"target '{ctx.target.name}' leaves no flash for the trees: its model budget is "
                           f"{ctx.target.flash_budget_bytes} B and the feature extractor needs "
-                          f"{device.get('flash_bytes', 0)} B: pick a larger target")
+                          f"{feature_bytes} B ({feature_method}): pick a larger target")
     tried = []
     chosen = None
     options = candidates(cfg)
@@ -120,7 +141,8 @@ def train_forest(ctx: StageContext, features: FeatureSet) -> TrainedModel:
             "min_samples_leaf": int(cfg.min_samples_leaf), "max_features": str(cfg.max_features),
             "flash_sizing": {"trees_c_bytes": size, "method": method, "trees_budget_bytes": budget,
                              "target_flash_budget_bytes": int(ctx.target.flash_budget_bytes),
-                             "feature_extractor_bytes": int(device.get("flash_bytes", 0)),
+                             "feature_extractor_bytes": feature_bytes,
+                             "feature_extractor_method": feature_method,
                              "reserve_bytes": int(cfg.reserve_bytes), "emlearn_convert": EMLEARN_CONVERT,
                              "candidates_tried": tried},
             "feature_names": features.spec.get("names"), "classes": features.classes,

@@ -24,11 +24,15 @@ def test_trees_are_bit_exact_and_agree_with_sklearn(tmp_path, name):
     kwargs = {"n_estimators": 7} if name != "DecisionTreeClassifier" else {}
     features = random_features()
     est = _fit(cls(max_depth=6, random_state=0, **kwargs), features)
-    run = run_emlearn(tmp_path, est, features)
-    ref, dev = run.compressed.test_outputs, run.device.test_outputs
+    run = run_emlearn(tmp_path, est, features, runners=("host", "emulator"))
+    ref, dev = run.compressed.test_outputs, run.outputs
     assert dev.dtype == np.float32 and dev.shape == ref.shape == (120, 3)
-    assert dev.tobytes() == ref.tobytes(), run.device.diagnosis
-    assert run.device.info["selftest_passed"]
+    assert set(run.runs.runs) == {"host", "emulator"} and not run.runs.differences
+    for name, r in run.runs.runs.items():   # the sanitized host build and the emulated Cortex-M4 image
+        assert r.outputs.tobytes() == ref.tobytes(), name
+    emulated = run.runs.runs["emulator"]
+    assert emulated.cycles.value > emulated.instructions.value > 20
+    assert 500 < emulated.flash_bytes.value < run.deliverable.flash_bytes.value + 8192
     # Against scikit-learn itself: every differing class is attributed to a cause.
     why = run.compressed.info["sklearn_vs_c"]
     assert why["sklearn_argmax_disagreements"] <= why["by_8bit_leaves"] + why["by_threshold_literals"]
@@ -51,7 +55,7 @@ def test_mlp_classifier_runs_close_to_sklearn(tmp_path):
     features = random_features()
     est = _fit(MLPClassifier((12,), max_iter=400, random_state=0), features)
     run = run_emlearn(tmp_path, est, features)
-    ref, dev = run.compressed.test_outputs, run.device.test_outputs
+    ref, dev = run.compressed.test_outputs, run.outputs
     assert dev.shape == ref.shape == (120, 3)
     assert np.abs(ref - dev).max() < 1e-4
     assert (ref.argmax(1) == dev.argmax(1)).all()
@@ -69,7 +73,7 @@ def test_anomaly_models_give_sklearns_score_samples(tmp_path, kind):
            else EllipticEnvelope(random_state=0))
     est = _fit(est, features, supervised=False)
     run = run_emlearn(tmp_path, est, features)
-    ref, dev = run.compressed.test_outputs, run.device.test_outputs
+    ref, dev = run.compressed.test_outputs, run.outputs
     assert dev.shape == ref.shape == (120, 1)
     assert np.allclose(dev, ref, rtol=1e-3, atol=1e-3)
     assert np.corrcoef(dev[:, 0], ref[:, 0])[0, 1] > 0.9999

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from edgeml_vibration import feature_c
 from edgeml_vibration.features import FeatureSpec, compute_features, eml_fft, log2_approx
 from edgeml_vibration.generator import BearingSignalGenerator
 from vibration_tiny import app_config
+
+ROOT = Path(__file__).resolve().parents[3]
 
 gcc = shutil.which("gcc")
 
@@ -46,34 +49,40 @@ def test_log2_approx_is_close_and_monotone():
 
 
 @pytest.mark.skipif(gcc is None, reason="needs gcc")
-def test_c_feature_extractor_equals_the_numpy_twin_bit_for_bit(frames, tmp_path):
-    import emlearn
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
+def test_c_feature_extractor_equals_the_numpy_twin_bit_for_bit(frames, tmp_path, target):
+    """Host gcc (with ASan and UBSan) and the emulated target image: every feature of every frame exact."""
+    from edgeml.testing import stage_context
+    from edgeml_vibration.feature_check import features_program
+    from omegaconf import OmegaConf
 
     spec, data = frames
     x, shaft = data.x["test"], data.shaft_hz["test"]
-    (tmp_path / feature_c.HEADER).write_text(feature_c.header_source(spec))
-    (tmp_path / feature_c.SOURCE).write_text(feature_c.c_source(spec))
-    (tmp_path / "harness.c").write_text(feature_c.host_harness_source())
-    exe = tmp_path / "features"
-    subprocess.run([gcc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", *feature_c.EXACT_FLAGS,
-                    "-isystem", emlearn.includedir, f"-I{tmp_path}", str(tmp_path / feature_c.SOURCE),
-                    str(tmp_path / "harness.c"), "-lm", "-o", str(exe)], check=True)
-    with open(tmp_path / "in.bin", "wb") as fh:
-        np.int32(len(x)).tofile(fh)
-        for i in range(len(x)):
-            np.float32(shaft[i]).tofile(fh)
-            x[i].astype(np.float32).tofile(fh)
-    subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")], check=True)
-    c_out = np.fromfile(tmp_path / "out.bin", np.float32).reshape(len(x), spec.n_features)
+    d = tmp_path / "vibration"
+    d.mkdir()
+    (d / feature_c.HEADER).write_text(feature_c.header_source(spec))
+    (d / feature_c.SOURCE).write_text(feature_c.c_source(spec))
+    (d / feature_c.FRAME_SOURCE).write_text(feature_c.frame_entry_source())
+    config = OmegaConf.create({"target": OmegaConf.load(ROOT / "params" / "target" / f"{target}.yaml"),
+                               "runners": {"use": ["host", "emulator"], "host": {"sanitize": True},
+                                           "emulator": {"profile_examples": 1}}})
+    ctx = stage_context("export", config, tmp_path / "build")
+    inputs = np.concatenate([shaft.reshape(-1, 1), x], axis=1).astype(np.float32)
+    runs = ctx.run_program(features_program(x.shape[1], spec.n_features), inputs, root=tmp_path)
     py_out = compute_features(spec, x, shaft)
-    # Tolerance: none. Every feature of every frame is the same float32.
-    assert c_out.tobytes() == py_out.tobytes()
+    assert set(runs.runs) == {"host", "emulator"}
+    for name, run in runs.runs.items():
+        # Tolerance: none. Every feature of every frame is the same float32.
+        assert run.outputs.tobytes() == py_out.tobytes(), name
     assert np.isfinite(py_out).all() and len(np.unique(py_out[:, 0])) == len(x)
+    emulated = runs.runs["emulator"]
+    assert emulated.instructions.value > 100_000 and emulated.cycles.value > emulated.instructions.value
+    assert emulated.ram_bytes.value > feature_c.state_bytes(spec)
 
     # The state really is what state_bytes() says (it is the RAM figure).
     (tmp_path / "size.c").write_text(f'#include <stdio.h>\n#include "{feature_c.HEADER}"\n'
                                      'int main(void) { printf("%zu", sizeof(vibration_features_state)); return 0; }\n')
-    subprocess.run([gcc, f"-I{tmp_path}", str(tmp_path / "size.c"), "-o", str(tmp_path / "size")], check=True)
+    subprocess.run([gcc, f"-I{d}", str(tmp_path / "size.c"), "-o", str(tmp_path / "size")], check=True)
     size = subprocess.run([str(tmp_path / "size")], capture_output=True, text=True, check=True).stdout
     assert int(size) == feature_c.state_bytes(spec)
 
