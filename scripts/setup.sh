@@ -8,13 +8,16 @@ cd "$(dirname "$0")/.."
 
 # System tools: the host C/C++ compiler checks the generated sources; Debian's Arm
 # cross compiler with newlib builds the firmware images the emulator runner measures
-# (the PyPI wheel of that toolchain has no C library: ../shared/DESIGN.md).
-APT_PKGS="gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi"
+# (the PyPI wheel of that toolchain has no C library: ../shared/DESIGN.md), and its
+# RISC-V one with picolibc those of the esp32-c3 profile.
+APT_PKGS="gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf"
 need=""
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v g++ >/dev/null 2>&1 || need="$need g++"
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need="$need gcc-arm-none-eabi"
 [ -e /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -e /usr/lib/arm-none-eabi/lib/libc.a ] || need="$need libnewlib-arm-none-eabi"
+command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || need="$need gcc-riscv64-unknown-elf"
+[ -e /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || need="$need picolibc-riscv64-unknown-elf"
 if [ -n "$need" ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install$need"

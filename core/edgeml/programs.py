@@ -61,6 +61,9 @@ class Program:
     flags: list[str] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: Examples come in groups of this many (e.g. the frames of one clip): a runner that runs only
+    #: the first examples (an emulator within its instruction budget) stops at a group boundary.
+    group: int = 1
 
     def __post_init__(self) -> None:
         for what, dtype in (("input", self.input_dtype), ("output", self.output_dtype)):
@@ -71,6 +74,9 @@ class Program:
             raise DataError(f"program '{self.name}': entry point '{self.entry_point}' is not a C identifier")
         self.input_shape = tuple(int(d) for d in self.input_shape)
         self.output_shape = tuple(int(d) for d in self.output_shape)
+        if int(self.group) < 1:
+            raise DataError(f"program '{self.name}': group={self.group} must be >= 1")
+        self.group = int(self.group)
 
     @property
     def input_size(self) -> int:
@@ -96,7 +102,8 @@ class Program:
                 "output_dtype": self.output_dtype, "output_shape": list(self.output_shape),
                 "include_dirs": list(self.include_dirs), "system_include_dirs": list(self.system_include_dirs),
                 "libraries": {k: list(v) for k, v in sorted(self.libraries.items())},
-                "flags": list(self.flags), "defines": dict(sorted(self.defines.items())), "info": self.info}
+                "flags": list(self.flags), "defines": dict(sorted(self.defines.items())), "info": self.info,
+                "group": self.group}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Program":
@@ -106,7 +113,8 @@ class Program:
                    include_dirs=list(d.get("include_dirs", ["."])),
                    system_include_dirs=list(d.get("system_include_dirs", [])),
                    libraries={k: list(v) for k, v in (d.get("libraries") or {}).items()},
-                   flags=list(d.get("flags", [])), defines=dict(d.get("defines") or {}), info=d.get("info") or {})
+                   flags=list(d.get("flags", [])), defines=dict(d.get("defines") or {}), info=d.get("info") or {},
+                   group=int(d.get("group", 1)))
 
 
 @dataclass
@@ -159,7 +167,9 @@ class RunRequest:
 class ProgramRun:
     """What one runner measured for one program.
 
-    ``outputs`` is (n, output_size) of the program's output dtype.
+    ``outputs`` is (k, output_size) of the program's output dtype for the
+    first ``k`` examples: all of them unless the runner stopped early within
+    a budget (an emulator on a slow core), which ``examples`` then says.
     ``instructions`` and ``cycles`` are per call (per inference), ``None``
     when the runner cannot count them; ``flash_bytes``/``ram_bytes`` come
     from the built image (RAM includes the stack the run used, when
@@ -175,6 +185,8 @@ class ProgramRun:
     instructions: Figure | None = None
     cycles: Figure | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: How many leading examples were run, when not all (``None``: every example).
+    examples: int | None = None
     #: Wall-clock figures (seconds, emulated instructions per second): printed, never written into
     #: artifacts, which are byte-identical for the same config and seed.
     timing: dict[str, Any] = field(default_factory=dict)
@@ -183,7 +195,8 @@ class ProgramRun:
         """The figures without the outputs, for report.json."""
         def fig(f: Figure | None):
             return None if f is None else f.to_json()
-        return {"runner": self.runner, "method": self.method, "flash_bytes": fig(self.flash_bytes),
+        return {"runner": self.runner, "method": self.method, "examples": len(self.outputs),
+                "flash_bytes": fig(self.flash_bytes),
                 "ram_bytes": fig(self.ram_bytes), "instructions": fig(self.instructions),
                 "cycles": fig(self.cycles), "info": self.info}
 
@@ -195,7 +208,8 @@ class ProgramRuns:
     ``runs`` is in the configured order; the last one is the closest to the
     device (:attr:`device`). ``skipped`` names the runners that could not
     serve this target, with the reason. ``differences`` lists runner pairs
-    whose outputs are not identical (empty when they agree bit for bit).
+    whose outputs are not identical on the examples both ran (empty when
+    they agree bit for bit).
     """
 
     program: Program
@@ -205,7 +219,13 @@ class ProgramRuns:
 
     @property
     def device(self) -> ProgramRun:
+        """The last run (the closest to the device), complete or not."""
         return list(self.runs.values())[-1]
+
+    def complete(self) -> ProgramRun:
+        """The last run that covered every example (the host's, at least, always does)."""
+        n = max(len(r.outputs) for r in self.runs.values())
+        return [r for r in self.runs.values() if len(r.outputs) == n][-1]
 
     def measured(self) -> ProgramRun | None:
         """The last run that counted cycles, if any."""

@@ -79,12 +79,20 @@ class StageContext:
         from edgeml.plugins import load_registry
         from edgeml.runners import run_program
 
+        from edgeml.metrics import flatten
+
         if self.registry is None:
             self.registry = load_registry()
-        return run_program(program, inputs, root=Path(root or self.out_dir),
+        runs = run_program(program, inputs, root=Path(root or self.out_dir),
                            work_dir=self.out_dir / "firmware" / program.name, config=self.config,
                            registry=self.registry, target=self.target, progress=self.progress,
                            label=f"{self.stage}/firmware/{program.name}")
+        # Wall-clock figures go to the trackers only: artifacts stay byte-identical.
+        timing = {f"runner.{program.name}.{name}.{k}": v for name, run in runs.runs.items()
+                  for k, v in flatten(run.timing).items() if isinstance(v, (int, float))}
+        if timing:
+            self.log_metrics(timing, step=0)
+        return runs
 
     @property
     def app(self) -> DictConfig:

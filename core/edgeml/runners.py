@@ -10,6 +10,7 @@ validate stage fails the parity check on it.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from edgeml.components import Runner
-from edgeml.errors import ConfigError, PluginError
+from edgeml.errors import ConfigError, IncompatibleError, PluginError
 from edgeml.programs import LibraryFiles, Program, ProgramRun, ProgramRuns, RunRequest
 from edgeml.targets import TargetProfile
 
@@ -85,19 +86,27 @@ def run_program(program: Program, inputs: np.ndarray, *, root: Path, work_dir: P
         wd = Path(work_dir) / runner.name
         wd.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        result = runner.run(RunRequest(
+        try:
+            result = runner.run(RunRequest(
             program=program, root=Path(root), inputs=x, target=target, work_dir=wd, libraries=libraries,
             flash_bytes=target.flash_budget_bytes, ram_bytes=target.ram_budget_bytes,
-            options=dict(options.get(runner.name) or {}), progress=progress,
-            label=f"{label}/{runner.name}" if label else runner.name))
+                options=dict(options.get(runner.name) or {}), progress=progress,
+                label=f"{label}/{runner.name}" if label else runner.name))
+        except IncompatibleError as exc:   # the runner found at run time that it cannot run this program
+            skipped[runner.name] = str(exc)
+            shutil.rmtree(wd, ignore_errors=True)
+            continue
         if not isinstance(result, ProgramRun):
             raise PluginError(f"runner '{runner.name}'.run() returned {type(result).__name__}, not "
                               "edgeml.ProgramRun: fix the plugin")
         out = np.asarray(result.outputs)
-        if out.size != len(x) * program.output_size:
-            raise PluginError(f"runner '{runner.name}' returned {out.size} outputs for program '{program.name}', "
-                              f"expected {len(x)} x {program.output_size}: fix the runner")
-        result.outputs = out.reshape(len(x), program.output_size).astype(program.output_dtype, copy=False)
+        k = len(x) if result.examples is None else int(result.examples)
+        if out.size != k * program.output_size or not 0 < k <= len(x) or (k < len(x) and k % program.group):
+            raise PluginError(f"runner '{runner.name}' returned {out.size} outputs for {k} examples of program "
+                              f"'{program.name}' (of {len(x)}, in groups of {program.group}), expected "
+                              f"{k} x {program.output_size}: fix the runner")
+        result.outputs = out.reshape(k, program.output_size).astype(program.output_dtype, copy=False)
+        result.examples = k
         result.timing.setdefault("wall_seconds", round(time.monotonic() - t0, 3))
         if not any(wd.iterdir()):   # a runner that keeps nothing (the host's scratch build)
             wd.rmdir()
@@ -109,12 +118,13 @@ def run_program(program: Program, inputs: np.ndarray, *, root: Path, work_dir: P
     differences = []
     names = list(runs)
     for a, b in zip(names, names[1:]):
-        oa, ob = runs[a].outputs, runs[b].outputs
+        k = min(len(runs[a].outputs), len(runs[b].outputs))
+        oa, ob = runs[a].outputs[:k], runs[b].outputs[:k]
         bad = np.where(np.any(oa.view(np.uint8).reshape(len(oa), -1) != ob.view(np.uint8).reshape(len(ob), -1),
                               axis=1))[0]
         if len(bad):
             i = int(bad[0])
             j = int(np.where(oa[i].view(np.uint8) != ob[i].view(np.uint8))[0][0]) // oa.itemsize
-            differences.append(f"{a} vs {b}: {len(bad)} of {len(oa)} examples differ (first: example {i}, "
+            differences.append(f"{a} vs {b}: {len(bad)} of the {k} examples both ran differ (first: example {i}, "
                                f"output {j}: {oa[i, j]!r} vs {ob[i, j]!r})")
     return ProgramRuns(program=program, runs=runs, skipped=skipped, differences=differences)

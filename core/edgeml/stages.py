@@ -29,7 +29,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "preprocess": ("app.preprocess",),
     "train": ("seed", "app.train", "target"),
     "compress": ("seed", "compress"),
-    "export": ("backend", "target", "runners"),
+    # The app's device code may scale its cost to the deployment's rate (streaming features).
+    "export": ("backend", "target", "runners", "app.requirements", "validate.rate_hz"),
     "validate": ("validate", "app.requirements", "target", "runners"),
 }
 
@@ -154,14 +155,19 @@ def _run_program(ctx: StageContext, bc: BuildConfig, deliverable: Deliverable, m
     program = deliverable.program
     runs = ctx.run_program(program, _program_inputs(program, model, features), root=ctx.input_dir("export"))
     ref = np.asarray(model.test_outputs)
-    dev = runs.device
+    dev = runs.complete()
     outputs = dev.outputs.reshape(ref.shape) if dev.outputs.size == ref.size else dev.outputs
     measured = runs.measured()
     info = {"programs": {"model": runs.summary()}}
     if measured is not None and measured.instructions is not None:
         info["instructions"] = measured.instructions.to_json()
     _measured_memory(deliverable, runs)
-    return DeviceRun(test_outputs=outputs, method=dev.method, cycles=None if measured is None else measured.cycles,
+    method = dev.method
+    short = [f"{r.runner} ran the first {len(r.outputs)} of {len(dev.outputs)}" for r in runs.runs.values()
+             if len(r.outputs) < len(dev.outputs)]
+    if short:
+        method += f" ({'; '.join(short)} within its budget)"
+    return DeviceRun(test_outputs=outputs, method=method, cycles=None if measured is None else measured.cycles,
                      diagnosis="; ".join(runs.differences) or None, info=info)
 
 

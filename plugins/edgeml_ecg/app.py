@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeml import App, CompressedModel, DataError, Evaluation, FeatureSet, StageContext, TrainedModel
+from edgeml import App, CompressedModel, DataError, DeviceCode, Evaluation, FeatureSet, StageContext, TrainedModel
 
 
 class EcgApp(App):
@@ -57,7 +57,7 @@ class EcgApp(App):
 
     def preprocess(self, ctx: StageContext) -> FeatureSet:
         from edgeml_ecg.detected import DetectedBeats
-        from edgeml_ecg.features import FeatureSettings, bandpass, beat_features, biquad_coefficients, spec, usable_beats
+        from edgeml_ecg.features import FeatureSettings, bandpass, beat_features, biquad_coefficients, labelled_beats, spec
         from edgeml_ecg.qrs import QrsSettings
         from edgeml_ecg.records import AAMI_CLASSES, AAMI_MAP, SPLITS, RawEcg
 
@@ -71,8 +71,7 @@ class EcgApp(App):
         detected = DetectedBeats(s, qrs)
         for k, rec in enumerate(data.records):
             filtered = bandpass(rec.signal, coefs)
-            beats = usable_beats(rec.peaks, len(filtered), s)
-            beats = np.array([i for i in beats if rec.symbols[i] in AAMI_MAP], dtype=np.int64)
+            beats = labelled_beats(rec.symbols, rec.peaks, len(filtered), s)
             xs[rec.split].append(beat_features(filtered, rec.peaks, beats, s))
             labels[rec.split].append([AAMI_MAP[rec.symbols[i]] for i in beats])
             records[rec.split].append(len(beats))
@@ -116,7 +115,13 @@ class EcgApp(App):
             result["detected_peaks"] = level_block(ev.level, detector, ev.trained.info.get("detected_peaks"))
         return result
 
-    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> list[str]:
-        from edgeml_ecg.device_c import write_device_code
+    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> DeviceCode:
+        """The band-pass, beat window and RR features as C in ``export/ecg/``, run on the target.
 
-        return write_device_code(ctx.out_dir, features.spec)
+        Every runner in ``runners.use`` builds the one-beat entry point ``ecg_features_beat`` and
+        puts every test beat of the sense stage's records through it; the outputs must stay within
+        the stated bound of the features the model was tested on (``ecg/feature_parity.json``,
+        :mod:`edgeml_ecg.device_check`), and the emulator's run gives flash, RAM and cycles per beat."""
+        from edgeml_ecg.device_check import device_code
+
+        return device_code(ctx, model, features)

@@ -80,14 +80,32 @@ def butter_biquads(order: int, low_hz: float, high_hz: float, fs: int) -> np.nda
 
 def bandpass(signal: np.ndarray, coefs: np.ndarray) -> np.ndarray:
     """The record through ``arm_biquad_cascade_df1_f32`` (CMSIS-DSP), from zero state."""
+    return bandpass_stages(signal, coefs)[-1]
+
+
+def bandpass_stages(signal: np.ndarray, coefs: np.ndarray) -> list[np.ndarray]:
+    """The record (float32) and the output of each biquad stage, each stage run over the whole record
+    from zero state by ``arm_biquad_cascade_df1_f32``. CMSIS-DSP's cascade runs one stage over the
+    whole block, then the next over its output, so the last array is the cascade's output bit for
+    bit; the earlier ones give the filter state at any sample (the device check's per-beat input)."""
     import cmsisdsp as dsp
 
-    stages = len(coefs)
-    inst = dsp.arm_biquad_casd_df1_inst_f32()
-    dsp.arm_biquad_cascade_df1_init_f32(inst, stages, coefs.reshape(-1).astype(np.float32),
-                                        np.zeros(4 * stages, dtype=np.float32))
-    out = dsp.arm_biquad_cascade_df1_f32(inst, np.ascontiguousarray(signal, dtype=np.float32))
-    return np.asarray(out, dtype=np.float32)
+    out = [np.ascontiguousarray(signal, dtype=np.float32)]
+    for stage in np.asarray(coefs, np.float32).reshape(-1, 5):
+        inst = dsp.arm_biquad_casd_df1_inst_f32()
+        dsp.arm_biquad_cascade_df1_init_f32(inst, 1, stage.astype(np.float32), np.zeros(4, dtype=np.float32))
+        out.append(np.asarray(dsp.arm_biquad_cascade_df1_f32(inst, out[-1]), dtype=np.float32))
+    return out
+
+
+def filter_state(stages: list[np.ndarray], t: int) -> np.ndarray:
+    """CMSIS-DSP df1 state before sample ``t``: ``{x[t-1], x[t-2], y[t-1], y[t-2]}`` per stage
+    (zero before the record's start), from :func:`bandpass_stages`'s arrays."""
+    def at(a: np.ndarray, k: int) -> np.float32:
+        return a[k] if k >= 0 else np.float32(0.0)
+
+    return np.array([v for x, y in zip(stages[:-1], stages[1:])
+                     for v in (at(x, t - 1), at(x, t - 2), at(y, t - 1), at(y, t - 2))], dtype=np.float32)
 
 
 def usable_beats(peaks: np.ndarray, n_samples: int, s: FeatureSettings) -> np.ndarray:
@@ -95,6 +113,14 @@ def usable_beats(peaks: np.ndarray, n_samples: int, s: FeatureSettings) -> np.nd
     idx = np.arange(len(peaks))
     ok = (idx > 0) & (idx < len(peaks) - 1) & (peaks - s.before >= 0) & (peaks + s.after <= n_samples)
     return idx[ok]
+
+
+def labelled_beats(symbols: str, peaks: np.ndarray, n_samples: int, s: FeatureSettings) -> np.ndarray:
+    """The peak indices preprocess turns into examples: usable beats with an AAMI-mapped code, in order."""
+    from edgeml_ecg.records import AAMI_MAP
+
+    beats = usable_beats(peaks, n_samples, s)
+    return np.array([i for i in beats if symbols[i] in AAMI_MAP], dtype=np.int64)
 
 
 def beat_features(filtered: np.ndarray, peaks: np.ndarray, beats: np.ndarray, s: FeatureSettings) -> np.ndarray:

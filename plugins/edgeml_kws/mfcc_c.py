@@ -310,6 +310,7 @@ def features_program(c: FeatureConstants, per: str = "frame") -> Program:
         include_dirs=[APP_DIR], libraries={"cmsis-dsp": list(CMSIS_DSP_SOURCES)}, input_dtype="int16",
         input_shape=(c.fft_length,) if frame else (c.clip_samples,), output_dtype="float32",
         output_shape=(c.coefficients,) if frame else (c.frames, c.coefficients), flags=list(PROGRAM_FLAGS),
+        group=c.frames if frame else 1,
         info={"what": "KWS MFCC (CMSIS-DSP arm_mfcc_f32) + per-coefficient normalisation", "per": per,
               "frames_per_clip": c.frames, "fft_length": c.fft_length, "hop_samples": c.hop_samples,
               "mel_filters": c.mel_filters, "coefficients": c.coefficients,

@@ -80,11 +80,17 @@ Cost tables (cycles, zero wait states; P = pipeline refill):
 How far off it may be
 ---------------------
 Checked against Arm's published CoreMark/MHz (M0+ 2.46, M3 3.34, M4 3.40, M7 5.01). CoreMark
-(eembc/coremark, commit d5fad6b, its barebones port with a dummy clock and UART) was built with
-Debian arm-none-eabi-gcc 12.2 and newlib-nano for each core, run in unicorn 2.1.4 with 1 and 3
-iterations through ``profile_function`` of benchmarks/cycle_model_check.py, and the difference
-divided by 2 gives cycles per iteration (setup and reporting cancel); CoreMark/MHz = 1e6 / that.
-CoreMark's source may not be committed here, so this run is not scripted in the repository.
+(eembc/coremark, commit d5fad6b; its source may not be committed here, so it is fetched and named
+by an environment variable) is built with Debian arm-none-eabi-gcc 12.2 and newlib-nano for each
+core with our own bare-metal port (constant clock, ee_printf into a RAM buffer that the host reads
+to check CoreMark's own list/matrix/state CRCs), run in unicorn 2.1.4 with 1 and 3 iterations of
+the same image, and the difference divided by 2 gives cycles per iteration (setup and reporting
+cancel); CoreMark/MHz = 1e6 / that. Reproduce the table with
+
+    git clone https://github.com/eembc/coremark /tmp/coremark-src
+    git -C /tmp/coremark-src checkout d5fad6b
+    EDGEML_COREMARK_ROOT=/tmp/coremark-src python benchmarks/cycle_model_check.py --coremark --o3
+
 Ratio = our cycles per iteration / the published figure's (> 1: we predict slower):
 
     core            -O2: instr/iter  CPI   CM/MHz  ratio     -O3: instr/iter  CPI   CM/MHz  ratio
@@ -102,9 +108,11 @@ cited on electronics.stackexchange.com question 330650); our 1.94-1.96 sits insi
 largest single assumption on M3/M4 is P = 2: with P = 1 the M4 -O3 estimate drops 8.5 % (2.75
 CoreMark/MHz). The M7 ratio of 1.01-1.07 is partly luck: the dual-issue rule and the branch
 average are assumptions, not TRM figures; treat M7 figures as +-30 %. So: expect this model to
-predict 0-40 % more cycles than a zero-wait-state board for GCC-built code on M0+/M3/M4 (CPI 1.3-1.45
-on integer control code), and more error on M7; flash wait states on a real part push the board's
-figure up, towards or past ours.
+predict 25-45 % more cycles than Arm's figures and up to about 40 % more than a zero-wait-state
+board running GCC-built code on M0+/M3/M4 (CPI 1.3-1.45 on integer control code), and more error
+on M7; flash wait states on a real part push the board's figure up, towards or past ours.
+tests/plugins/edgeml_runners/test_cycle_model_coremark.py (run when EDGEML_COREMARK_ROOT is set)
+fails if the M4 -O2 ratio leaves 1.1-1.6.
 
 Speed: a 10,000-block profile (CoreMark's blocks at 10,000 distinct addresses) takes about 0.2 s on
 the first call (120 ms of capstone decoding) and 7 ms once the blocks are cached.

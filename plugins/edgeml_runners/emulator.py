@@ -12,12 +12,13 @@ so only the profiled examples carry the hook.
 
 from __future__ import annotations
 
+import re
 from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgeml import BudgetError, DataError
+from edgeml import BudgetError, DataError, IncompatibleError
 from edgeml_runners import harness
 from edgeml_runners.elf_image import ElfImage
 from edgeml_runners.linker_script import FLASH_ORIGIN, IO_ORIGIN, RAM_ORIGIN
@@ -229,6 +230,11 @@ class Machine:
         pc = uc.reg_read(self._pc)
         if self._fault is not None and uc.reg_read(self._sp) < self.stack_limit:
             raise BudgetError(self._stack_overflow(label))
+        if self._fault is not None and self.core == "cortex-m7" and self._is_f64(pc):
+            raise IncompatibleError(
+                f"unicorn's Cortex-M7 model lacks the double-precision FPU (fpv5-d16) that {label} uses "
+                f"(an f64 instruction at 0x{pc:08x} in {self.image.function_at(pc)}): the emulator cannot run it "
+                "on this core; its figures stay estimates")
         if self._fault is not None:
             raise DataError(f"{label} faulted at PC 0x{pc:08x} in function {self.image.function_at(pc)}: "
                             f"{self._fault}: fix the C (run it on the host runner with sanitize: true)")
@@ -261,6 +267,20 @@ class Machine:
         return (f"{label} overflowed its stack: the {self.stack_top - self.stack_limit} B of the RAM share left "
                 f"above .data + .bss ({self.stack_limit - RAM_ORIGIN} B) were not enough: shrink the program's "
                 "local arrays or choose a target with more RAM")
+
+    def _is_f64(self, pc: int) -> bool:
+        """Whether the instruction at ``pc`` is a double-precision VFP one (unicorn's M7 rejects those)."""
+        import capstone
+
+        md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+        try:
+            code = bytes(self.uc.mem_read(pc, 4))
+        except self._uc_mod.UcError:
+            return False
+        insn = next(md.disasm(code, pc), None)
+        # vadd.f64 d0, d1, d2 / vmov r0, r1, d8 / vldr d8, [r0]: a .f64 suffix or a D register operand
+        return insn is not None and (".f64" in insn.mnemonic or
+                                     any(re.fullmatch(r"d\d+", op.strip()) for op in insn.op_str.split(",")))
 
     def _count(self) -> int:
         """Fold this call's block trace into :attr:`blocks`; return its executed instructions."""

@@ -26,7 +26,8 @@ from edgeml import (
 from edgeml_runners import c_build, toolchain
 from edgeml_runners.emulator import CPU_MODELS, RISCV_CPU_MODELS
 
-DEFAULTS = {"profile_examples": 16, "profile_instructions": 30_000_000, "max_instructions": 200_000_000}
+DEFAULTS = {"profile_examples": 16, "profile_instructions": 30_000_000, "max_instructions": 200_000_000,
+            "max_total_instructions": 3_000_000_000}
 
 #: Why a target cannot be emulated here, by architecture.
 UNSUPPORTED = {
@@ -120,7 +121,13 @@ class EmulatorRunner(edgeml.Runner):
         step = max(1, n // 50)
         timing = {"hooked": 0.0, "plain": 0.0}
         budget = opts["profile_instructions"]
+        total_budget = opts["max_total_instructions"]
+        ran = n
         for i in range(n):
+            if counts and i >= len(counts) and i % program.group == 0 and \
+                    sum(counts) / len(counts) * i >= total_budget:
+                ran = i   # the rest would take minutes: stop at a group boundary, say so
+                break
             # Count the first profile_examples examples, fewer once profile_instructions are counted
             # (always at least one): a soft-float frame on an M0+ is tens of millions of instructions.
             profiled = i < k and (not counts or sum(counts) < budget)
@@ -142,6 +149,7 @@ class EmulatorRunner(edgeml.Runner):
             if request.progress is not None and ((i + 1) % step == 0 or i + 1 == n):
                 request.progress.update(i + 1, n, task)
         machine.profile(False)
+        outputs = outputs[:ran]
 
         blocks = [cycle_model.BlockProfile(address=key >> 16, code=machine.blocks.code[key], executions=c[0],
                                            taken=c[1])
@@ -149,7 +157,13 @@ class EmulatorRunner(edgeml.Runner):
         estimate = None
         if target.core not in RISCV_CPU_MODELS:  # the cycle model prices Cortex-M instruction classes only
             estimate = cycle_model.estimate(target.core, blocks)
-        return self._result(request, fw, image, machine, estimate, outputs, counts, stack, n, k, timing, t0, unicorn)
+        result = self._result(request, fw, image, machine, estimate, outputs, counts, stack, ran, k, timing, t0,
+                              unicorn)
+        if ran < n:
+            result.examples = ran
+            result.method += (f" (the first {ran} of {n} examples: runners.emulator.max_total_instructions="
+                              f"{total_budget} reached)")
+        return result
 
     def _result(self, request, fw, image, machine, estimate, outputs, counts, stack, n, k, timing, t0,
                 unicorn) -> ProgramRun:
