@@ -206,6 +206,9 @@ def summary_table(report: dict[str, Any]) -> str:
                    f"{report['parity']['mismatches']} of {report['parity']['compared']} outputs differ"),
         ("verdict", "PASS" if report["passed"] else "FAIL: " + "; ".join(failures(report))),
     ]
+    ran = _runner_line(report)
+    if ran:
+        rows.insert(-2, ("runners", ran))
     search = report.get("search") or {}
     if search.get("chosen"):
         knobs = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted((search["chosen"].get("knobs") or {}).items()))
@@ -217,6 +220,21 @@ def summary_table(report: dict[str, Any]) -> str:
         rows.append(("tracked", f"MLflow run {track['mlflow_run_id']} in {track.get('mlflow_tracking_uri')}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def _runner_line(report: dict[str, Any]) -> str:
+    """Which runners built and ran the model's and the app code's programs, and which could not."""
+    programs = dict(((report.get("device_run") or {}).get("info") or {}).get("programs") or {})
+    app = (((report.get("memory") or {}).get("parts") or {}).get("app_code") or {}).get("info") or {}
+    programs.update({f"app {k}": v for k, v in (app.get("programs") or {}).items()})
+    parts = []
+    for name, p in programs.items():
+        runs = ", ".join(f"{r}" + (f" ({v['examples']} examples)" if v.get("examples") not in (None, 0) and
+                                   v.get("examples") != max(x.get("examples") or 0 for x in p["runs"].values())
+                                   else "") for r, v in (p.get("runs") or {}).items())
+        skipped = "; ".join(f"{r} skipped: {why}" for r, why in (p.get("skipped") or {}).items())
+        parts.append(f"{name}: {runs}" + (f" [{skipped}]" if skipped else ""))
+    return "; ".join(parts)
 
 
 def markdown(report: dict[str, Any]) -> str:

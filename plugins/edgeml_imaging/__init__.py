@@ -2,8 +2,10 @@
 
 * :mod:`edgeml_imaging.frames`: gray conversion, RGB565, integer resize and
   letterbox, the pixel -> int8 input table, :class:`~edgeml_imaging.frames.FrameSpec`.
-* :mod:`edgeml_imaging.frame_c`: the same as C99 for the device, and a gcc
-  harness that runs it on the host for bit-exact parity.
+* :mod:`edgeml_imaging.frame_c`: the same as C99 for the device (gray8, RGB565, RGB888 in).
+* :mod:`edgeml_imaging.frame_program`: that C for one camera as an :class:`edgeml.Program`, run by the
+  runners (host, emulator) and compared with Python bit for bit.
+* :mod:`edgeml_imaging.device_figures`: flash, RAM, cycles of several device programs together.
 * :mod:`edgeml_imaging.pictures`: deterministic PNG figures.
 
 numpy only at import; matplotlib loads inside :func:`edgeml_imaging.pictures.save_png`.

@@ -2,33 +2,29 @@
 
 :func:`write_frame_c` writes ``<prefix>_frame.h`` and ``<prefix>_frame.c``
 (C99, no allocation, warning-free with ``-Wall -Wextra -Werror``) with two
-entry points, for 8-bit grayscale and RGB565 camera buffers of any size::
+entry points, for 8-bit grayscale, RGB565 and RGB888 camera buffers of any size::
 
     void <prefix>_frame_gray8_to_input(const uint8_t *src, int src_w, int src_h, int8_t *dst);
     void <prefix>_frame_rgb565_to_input(const uint16_t *src, int src_w, int src_h, int8_t *dst);
+    void <prefix>_frame_rgb888_to_input(const uint8_t *src, int src_w, int src_h, int8_t *dst);
 
 Each resizes (or letterboxes) to the spec's size with exactly the integer
 rules of :mod:`edgeml_imaging.frames`, then maps every pixel through the
 256-entry table of :func:`~edgeml_imaging.frames.input_table`, so the output
 equals ``input_quant.quantize(prepare_u8(gray, spec) / 255)`` bit for bit.
-:func:`compile_and_run` builds it with the host's gcc and runs a batch of
-frames through it, for tests and for validate-time parity.
+:mod:`edgeml_imaging.frame_program` makes it an :class:`edgeml.Program` for one
+camera (size and pixel format baked into a wrapper), which the runners build
+and run on the host and on the target.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgeml_imaging.frames import FrameSpec, input_table
-
-C_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
-
 
 def frame_file_names(prefix: str = "edgeml") -> tuple[str, str]:
     return f"{prefix}_frame.h", f"{prefix}_frame.c"
@@ -64,6 +60,8 @@ extern "C" {{
 void {prefix}_frame_gray8_to_input(const uint8_t *src, int src_w, int src_h, int8_t *dst);
 /* RGB565 camera buffer (red in bits 15..11), src_w x src_h, row-major, native byte order. */
 void {prefix}_frame_rgb565_to_input(const uint16_t *src, int src_w, int src_h, int8_t *dst);
+/* RGB888 camera buffer (R, G, B bytes per pixel), src_w x src_h, row-major. */
+void {prefix}_frame_rgb888_to_input(const uint8_t *src, int src_w, int src_h, int8_t *dst);
 
 /* The int8 model input for each pixel value 0..255 (pixel / 255, quantized). */
 extern const int8_t {prefix}_frame_input_table[256];
@@ -94,11 +92,15 @@ const int8_t {prefix}_frame_input_table[256] = {{
 {_table_rows(table)}
 }};
 
-/* Gray value of source pixel i: kind 0 = gray8, 1 = RGB565 (5/6/5 bits widened by bit replication). */
-static uint32_t pixel(const void *src, int kind, int32_t i)
+/* Gray value of source pixel i: kind 0 = gray8, 1 = RGB565 (5/6/5 bits widened by bit replication),
+   2 = RGB888. */
+static inline uint32_t pixel(const void *src, int kind, int32_t i)
 {{
     if (kind == 0) {{
         return ((const uint8_t *)src)[i];
+    }} else if (kind == 2) {{
+        const uint8_t *p = (const uint8_t *)src + 3 * i;
+        return (77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8;
     }} else {{
         uint32_t v = ((const uint16_t *)src)[i];
         uint32_t r = (v >> 11) & 31u, g = (v >> 5) & 63u, b = v & 31u;
@@ -147,13 +149,17 @@ static void convert(const void *src, int kind, int32_t sw, int32_t sh, int8_t *d
         return;
     }}
 #if RESIZE_METHOD == 0
-    for (y = 0; y < ch; ++y) {{
-        int32_t sy = (int32_t)(((int64_t)(2 * y + 1) * sh) / (2 * (int64_t)ch));
-        if (sy > sh - 1) sy = sh - 1;
+    {{
+        static int32_t sxs[DW]; /* source column of each output column, computed once per frame */
         for (x = 0; x < cw; ++x) {{
             int32_t sx = (int32_t)(((int64_t)(2 * x + 1) * sw) / (2 * (int64_t)cw));
-            if (sx > sw - 1) sx = sw - 1;
-            dst[(py + y) * DW + px + x] = {prefix}_frame_input_table[pixel(src, kind, sy * sw + sx)];
+            sxs[x] = sx > sw - 1 ? sw - 1 : sx;
+        }}
+        for (y = 0; y < ch; ++y) {{
+            int32_t sy = (int32_t)(((int64_t)(2 * y + 1) * sh) / (2 * (int64_t)ch));
+            if (sy > sh - 1) sy = sh - 1;
+            for (x = 0; x < cw; ++x)
+                dst[(py + y) * DW + px + x] = {prefix}_frame_input_table[pixel(src, kind, sy * sw + sxs[x])];
         }}
     }}
 #elif RESIZE_METHOD == 1
@@ -181,22 +187,27 @@ static void convert(const void *src, int kind, int32_t sw, int32_t sh, int8_t *d
         }}
     }}
 #else
-    for (y = 0; y < ch; ++y) {{
-        int32_t ylo = (int32_t)(((int64_t)y * sh) / ch);
-        int32_t yhi = (int32_t)(((int64_t)(y + 1) * sh) / ch);
-        if (yhi < ylo + 1) yhi = ylo + 1;
-        if (yhi > sh) yhi = sh;
+    {{
+        static int32_t xlo[DW], xhi[DW]; /* source columns [xlo, xhi) of each output column, once per frame */
         for (x = 0; x < cw; ++x) {{
-            int32_t xlo = (int32_t)(((int64_t)x * sw) / cw);
-            int32_t xhi = (int32_t)(((int64_t)(x + 1) * sw) / cw);
-            int32_t u, v;
-            uint32_t sum = 0, count;
-            if (xhi < xlo + 1) xhi = xlo + 1;
-            if (xhi > sw) xhi = sw;
-            for (v = ylo; v < yhi; ++v)
-                for (u = xlo; u < xhi; ++u) sum += pixel(src, kind, v * sw + u);
-            count = (uint32_t)((yhi - ylo) * (xhi - xlo));
-            dst[(py + y) * DW + px + x] = {prefix}_frame_input_table[(sum + count / 2) / count];
+            xlo[x] = (int32_t)(((int64_t)x * sw) / cw);
+            xhi[x] = (int32_t)(((int64_t)(x + 1) * sw) / cw);
+            if (xhi[x] < xlo[x] + 1) xhi[x] = xlo[x] + 1;
+            if (xhi[x] > sw) xhi[x] = sw;
+        }}
+        for (y = 0; y < ch; ++y) {{
+            int32_t ylo = (int32_t)(((int64_t)y * sh) / ch);
+            int32_t yhi = (int32_t)(((int64_t)(y + 1) * sh) / ch);
+            if (yhi < ylo + 1) yhi = ylo + 1;
+            if (yhi > sh) yhi = sh;
+            for (x = 0; x < cw; ++x) {{
+                int32_t u, v;
+                uint32_t sum = 0, count;
+                for (v = ylo; v < yhi; ++v)
+                    for (u = xlo[x]; u < xhi[x]; ++u) sum += pixel(src, kind, v * sw + u);
+                count = (uint32_t)((yhi - ylo) * (xhi[x] - xlo[x]));
+                dst[(py + y) * DW + px + x] = {prefix}_frame_input_table[(sum + count / 2) / count];
+            }}
         }}
     }}
 #endif
@@ -211,6 +222,11 @@ void {prefix}_frame_rgb565_to_input(const uint16_t *src, int src_w, int src_h, i
 {{
     convert(src, 1, src_w, src_h, dst);
 }}
+
+void {prefix}_frame_rgb888_to_input(const uint8_t *src, int src_w, int src_h, int8_t *dst)
+{{
+    convert(src, 2, src_w, src_h, dst);
+}}
 """
 
 
@@ -222,76 +238,3 @@ def write_frame_c(out_dir: Path, spec: FrameSpec, input_quant: Any, prefix: str 
     (out_dir / header).write_text(frame_header(spec, prefix), encoding="utf-8")
     (out_dir / source).write_text(frame_source(spec, input_quant, prefix), encoding="utf-8")
     return [header, source]
-
-
-_DRIVER = """#include <stdio.h>
-#include <stdlib.h>
-#include "{prefix}_frame.h"
-
-/* argv: kind (gray8|rgb565) width height count; frames on stdin, int8 inputs on stdout. */
-int main(int argc, char **argv)
-{{
-    int w, h, n, i, rgb;
-    size_t px, bytes;
-    void *buf;
-    int8_t out[{up}_FRAME_INPUT_SIZE];
-    if (argc != 5) return 2;
-    rgb = argv[1][0] == 'r';
-    w = atoi(argv[2]);
-    h = atoi(argv[3]);
-    n = atoi(argv[4]);
-    px = (size_t)w * (size_t)h;
-    bytes = px * (rgb ? 2u : 1u);
-    buf = malloc(bytes);
-    if (!buf) return 3;
-    for (i = 0; i < n; ++i) {{
-        if (fread(buf, 1, bytes, stdin) != bytes) return 4;
-        if (rgb) {prefix}_frame_rgb565_to_input((const uint16_t *)buf, w, h, out);
-        else {prefix}_frame_gray8_to_input((const uint8_t *)buf, w, h, out);
-        if (fwrite(out, 1, sizeof out, stdout) != sizeof out) return 5;
-    }}
-    free(buf);
-    return 0;
-}}
-"""
-
-
-def compile_frame_c(spec: FrameSpec, input_quant: Any, work_dir: Path, prefix: str = "edgeml",
-                    compiler: str = "gcc") -> Path:
-    """Write the frame C and a stdin/stdout driver into ``work_dir``, build with ``compiler``; the binary's path."""
-    cc = shutil.which(compiler)
-    if cc is None:
-        raise RuntimeError(f"{compiler} is not on PATH: install a C compiler (apt-get install gcc)")
-    work_dir = Path(work_dir)
-    names = write_frame_c(work_dir, spec, input_quant, prefix)
-    (work_dir / "frame_driver.c").write_text(_DRIVER.format(prefix=prefix, up=prefix.upper()), encoding="utf-8")
-    exe = work_dir / "frame_driver"
-    cmd = [cc, *C_FLAGS, "-o", str(exe), str(work_dir / "frame_driver.c"), str(work_dir / names[1])]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"building the frame C failed ({' '.join(cmd)}):\n{done.stderr}")
-    return exe
-
-
-def run_frame_binary(exe: Path, frames: np.ndarray, spec: FrameSpec) -> np.ndarray:
-    """Run a built driver on ``frames`` (uint8 NxHxW gray or uint16 NxHxW RGB565): int8 (N, height, width)."""
-    frames = np.ascontiguousarray(frames)
-    if frames.ndim != 3 or frames.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"frames must be uint8 or uint16 NxHxW, got {frames.dtype} {frames.shape}")
-    kind = "rgb565" if frames.dtype == np.uint16 else "gray8"
-    n, h, w = frames.shape
-    done = subprocess.run([str(exe), kind, str(w), str(h), str(n)], input=frames.tobytes(), capture_output=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{exe} exited with {done.returncode}: {done.stderr.decode(errors='replace')}")
-    return np.frombuffer(done.stdout, dtype=np.int8).reshape(n, spec.height, spec.width).copy()
-
-
-def compile_and_run(spec: FrameSpec, input_quant: Any, frames: np.ndarray, prefix: str = "edgeml",
-                    work_dir: Path | None = None) -> np.ndarray:
-    """Build the frame C with gcc and run ``frames`` (one size per call) through it: int8 (N, height, width)."""
-    if work_dir is not None:
-        exe = compile_frame_c(spec, input_quant, Path(work_dir), prefix)
-        return run_frame_binary(exe, frames, spec)
-    with tempfile.TemporaryDirectory(prefix="edgeml_frame_") as tmp:
-        exe = compile_frame_c(spec, input_quant, Path(tmp), prefix)
-        return run_frame_binary(exe, frames, spec)

@@ -157,7 +157,7 @@ def device_code(ctx: StageContext, model: CompressedModel, features: FeatureSet)
         est_flash, est_ram = estimated_memory(c)
         flash, ram = flash or est_flash, ram or est_ram
     macs = macs_estimate(c)
-    info = {"program": program.to_json(), "runs": runs.summary(), "parity": parity,
+    info = {"program": program.to_json(), "programs": {program.name: runs.summary()}, "parity": parity,
             "macs_method": "estimate: float multiplies per frame (scale, window, real FFT ~ (N/2) log2(N/2) x 2 "
                            "+ 2N, magnitude, mel filters, DCT, normalisation) x frames per clip",
             "api": "int kws_features_frame(const int16_t *window, float *coefficients) per hop (streaming); "

@@ -6,15 +6,16 @@ exact per-column depth, or collision sequences in DroNet's layout
 (``app.data_dir``); preprocess: the integer resize of :mod:`edgeml_imaging`
 to the model's frame size, pixel / 255; train: a depthwise-separable CNN
 with one sigmoid head of ``sectors + 1`` units. export adds the frame
-preprocessing as C (8-bit gray or RGB565 in, the int8 input tensor out),
-checked on every test frame against the Python preprocessing.
+preprocessing as C (8-bit gray, RGB565 or RGB888 in, the int8 input tensor
+out) and the int8 decision, both run on the target through the runners and
+checked bit for bit against Python (every test frame, every test output).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from edgeml import App, CompressedModel, FeatureSet, StageContext, TrainedModel
+from edgeml import App, CompressedModel, DeviceCode, FeatureSet, StageContext, TrainedModel
 from edgeml_obstacle.dataset import SPLITS
 
 APP_DIR = "obstacle"
@@ -101,7 +102,8 @@ class ObstacleApp(App):
         out.pop("selection_score", None)
         return out
 
-    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> list[str]:
+    def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> DeviceCode:
+        """``export/obstacle/``: frame conversion and decision C, run on the target (see edgeml_obstacle.device)."""
         from edgeml_obstacle.device import write_device_code
 
         return write_device_code(ctx, model, features, APP_DIR)

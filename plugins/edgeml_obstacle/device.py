@@ -1,34 +1,50 @@
-"""The app's device-side C, written in the export stage beside the backend's deliverable.
+"""The app's device-side C, written in the export stage beside the backend's deliverable, run on the target.
 
-``obstacle/obstacle_frame.{h,c}``: the camera frame (8-bit gray or RGB565,
-any size) to the model's int8 input tensor, the C twin of the preprocess
-stage (:mod:`edgeml_imaging.frame_c`). ``obstacle/obstacle_outputs.h``: the
-int8 output layout and the decision threshold in the int8 domain, so the
-flight controller reads blocked sectors and the collision flag without
-floating point. The frame C is built with the host's gcc and run on every
-test frame; its output must equal the Python preprocessing's quantized
-input bit for bit (``obstacle/frame_parity.json``), or export fails.
+``obstacle/obstacle_frame.{h,c}``: the camera frame (8-bit gray, RGB565 or
+RGB888, any size) to the model's int8 input tensor, the C twin of the
+preprocess stage (:mod:`edgeml_imaging.frame_c`);
+``obstacle/obstacle_frame_camera.c`` fixes the build's camera (its size, 8-bit
+gray). ``obstacle/obstacle_outputs.h``: the int8 output layout and the
+decision threshold in the int8 domain, so the flight controller reads blocked
+sectors and the collision flag without floating point;
+``obstacle/obstacle_decide.c`` calls it once per inference.
+
+Both are :class:`edgeml.Program` s that every runner in ``runners.use``
+builds and runs (``ctx.run_program``): the frame conversion on every raw
+test frame of the sense stage, whose output must equal the Python
+preprocessing's quantized input bit for bit; the decision on every int8 test
+output of the compressed model, which must equal the evaluation's decision
+(``dequantized probability >= threshold``). ``obstacle/device_parity.json``
+records both; a difference fails the export. The emulator's runs give the
+flash, RAM and cycles that the report adds to the model's.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from edgeml import CompressedModel, DataError, FeatureSet, StageContext, TrainedModel
+import edgeml
+from edgeml import CompressedModel, DataError, DeviceCode, FeatureSet, Figure, StageContext, TrainedModel
 
 PREFIX = "obstacle"
 
 
+PARITY_FILE = "device_parity.json"
+DECIDE_SOURCE = "obstacle_decide.c"
+DECIDE_ENTRY = "obstacle_decide"
+
+
 def int8_threshold(output_quant, threshold: float) -> int:
-    """The smallest int8 q whose dequantized value (q - zp) * scale reaches ``threshold``."""
-    q = math.ceil(threshold / float(output_quant.scale) + int(output_quant.zero_point) - 1e-9)
-    return int(min(max(q, -128), 127))
+    """The smallest int8 q whose dequantized value reaches ``threshold``, computed as
+    :meth:`edgeml.CompressedModel.dequantize` computes it (float32 ``(q - zp) * scale``), so the device's
+    integer compare equals the evaluation's decision on every value; 128 (never on) when none does."""
+    q = np.arange(-128, 128, dtype=np.int32)
+    real = (q.astype(np.float32) - output_quant.zero_point) * output_quant.scale
+    hits = np.flatnonzero(real >= threshold)
+    return int(q[hits[0]]) if len(hits) else 128
 
 
 def outputs_header(model: CompressedModel, classes: list[str], threshold: float) -> str:
@@ -49,12 +65,15 @@ def outputs_header(model: CompressedModel, classes: list[str], threshold: float)
 #define OBSTACLE_SECTORS {sectors}
 #define OBSTACLE_OUTPUTS {len(classes)}
 #define OBSTACLE_COLLISION_INDEX {sectors}
-/* q >= OBSTACLE_THRESHOLD_Q  <=>  probability >= {threshold} */
+/* q >= OBSTACLE_THRESHOLD_Q  <=>  probability >= {threshold} (128: never) */
 #define OBSTACLE_THRESHOLD_Q ({q_thr})
 #define OBSTACLE_OUTPUT_ZERO_POINT ({int(oq.zero_point)})
 #define OBSTACLE_OUTPUT_SCALE ({float(oq.scale)!r}f)
 
 static const char *const obstacle_output_names[OBSTACLE_OUTPUTS] = {{{names}}};
+/* A variable, not the macro, in the compares: a threshold at either end of the int8 range then compiles
+   without "comparison is always true/false" warnings. */
+static const int32_t obstacle_threshold_q = OBSTACLE_THRESHOLD_Q;
 
 /* Bit i set: sector i (from the left) is blocked. */
 static inline uint32_t obstacle_blocked_mask(const int8_t *out)
@@ -62,21 +81,56 @@ static inline uint32_t obstacle_blocked_mask(const int8_t *out)
     uint32_t mask = 0;
     int i;
     for (i = 0; i < OBSTACLE_SECTORS; ++i)
-        if (out[i] >= OBSTACLE_THRESHOLD_Q) mask |= 1u << i;
+        if ((int32_t)out[i] >= obstacle_threshold_q) mask |= 1u << i;
     return mask;
 }}
 
 static inline int obstacle_collision(const int8_t *out)
 {{
-    return out[OBSTACLE_COLLISION_INDEX] >= OBSTACLE_THRESHOLD_Q;
+    return (int32_t)out[OBSTACLE_COLLISION_INDEX] >= obstacle_threshold_q;
 }}
 
 #endif /* OBSTACLE_OUTPUTS_H_ */
 """
 
 
-def write_device_code(ctx: StageContext, model: CompressedModel, features: FeatureSet, app_dir: str) -> list[str]:
-    from edgeml_imaging.frame_c import compile_frame_c, run_frame_binary, write_frame_c
+def decide_source() -> str:
+    return f"""/* One inference's decision from the model's int8 outputs (generated by edgeml_obstacle; do not edit).
+ * decision[0]: bit i set when sector i is blocked; decision[1]: 1 on a collision ahead. Returns 0.
+ */
+#include "obstacle_outputs.h"
+
+int {DECIDE_ENTRY}(const int8_t *outputs, int32_t *decision);
+
+int {DECIDE_ENTRY}(const int8_t *outputs, int32_t *decision)
+{{
+    decision[0] = (int32_t)obstacle_blocked_mask(outputs);
+    decision[1] = obstacle_collision(outputs);
+    return 0;
+}}
+"""
+
+
+def decide_program(app_dir: str, outputs: int) -> edgeml.Program:
+    return edgeml.Program(
+        name="decision", entry_point=DECIDE_ENTRY, sources=[f"{app_dir}/{DECIDE_SOURCE}"], include_dirs=[app_dir],
+        input_dtype="int8", input_shape=(outputs,), output_dtype="int32", output_shape=(2,),
+        info={"input": "the model's int8 outputs (sectors left to right, then collision)",
+              "output": "blocked-sector bit mask, collision flag"})
+
+
+def python_decision(model: CompressedModel, raw: np.ndarray, threshold: float) -> np.ndarray:
+    """int32 (n, 2): the evaluation's decision (dequantized probability >= threshold) as mask and flag."""
+    on = model.dequantize(raw) >= threshold
+    sectors = on.shape[1] - 1
+    mask = (on[:, :sectors].astype(np.int64) << np.arange(sectors)).sum(axis=1)
+    return np.stack([mask, on[:, sectors]], axis=1).astype(np.int32)
+
+
+def write_device_code(ctx: StageContext, model: CompressedModel, features: FeatureSet, app_dir: str) -> DeviceCode:
+    from edgeml_imaging.device_figures import memory, summed
+    from edgeml_imaging.frame_c import write_frame_c
+    from edgeml_imaging.frame_program import check_frame_program, frame_program, write_camera_wrapper
     from edgeml_imaging.frames import FrameSpec
     from edgeml_obstacle.dataset import RawFrames
 
@@ -87,29 +141,70 @@ def write_device_code(ctx: StageContext, model: CompressedModel, features: Featu
     spec = FrameSpec(width=fs["width"], height=fs["height"], channels=fs["channels"], resize=fs["resize"],
                      letterbox=fs["letterbox"])
     out = Path(ctx.out_dir) / app_dir
+    raw = RawFrames.load(ctx.input_dir("sense")).frames["test"]
+    if raw.ndim != 3 or raw.dtype != np.uint8:
+        raise DataError(f"the sense stage's test frames are {raw.dtype} {raw.shape}, not uint8 (n, H, W) gray: "
+                        "re-run `edgeml stage sense`")
+    cam_h, cam_w = (int(v) for v in raw.shape[1:])
     names = write_frame_c(out, spec, model.input_quant, PREFIX)
+    names.append(write_camera_wrapper(out, PREFIX, cam_w, cam_h, "gray8"))
     threshold = float(TrainedModel.load(ctx.input_dir("train")).info.get("threshold", 0.5))  # chosen on val
     (out / "obstacle_outputs.h").write_text(outputs_header(model, list(features.classes), threshold),
                                             encoding="utf-8")
-    names.append("obstacle_outputs.h")
+    (out / DECIDE_SOURCE).write_text(decide_source(), encoding="utf-8")
+    names += ["obstacle_outputs.h", DECIDE_SOURCE]
 
     expected = model.input_quant.quantize(features.x["test"])[..., 0]
-    raw = RawFrames.load(ctx.input_dir("sense")).frames["test"]
-    report = {"schema": "edgeml_obstacle.frame_parity/1", "frames": int(len(raw)),
-              "camera": list(raw.shape[1:]), "input": list(expected.shape[1:])}
-    if shutil.which("gcc") is None:
-        report.update({"checked": False, "reason": "gcc is not on PATH"})
-    else:
-        ctx.progress.message("obstacle: building the frame C with gcc and running every test frame")
-        with tempfile.TemporaryDirectory(prefix="obstacle_frame_") as tmp:
-            exe = compile_frame_c(spec, model.input_quant, Path(tmp), PREFIX)
-            got = run_frame_binary(exe, raw, spec)
-        diff = np.any(got != expected, axis=(1, 2))
-        report.update({"checked": True, "method": "host gcc -std=c99 -O2, every test frame (8-bit gray path)",
-                       "mismatching_frames": int(diff.sum()), "bit_exact": bool(not diff.any())})
-        if diff.any():
-            raise DataError(f"the frame C differs from the Python preprocessing on {int(diff.sum())} of {len(raw)} "
-                            f"test frames (first: {int(np.argmax(diff))}): edgeml_imaging.frame_c and .frames disagree")
-    (out / "frame_parity.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    names.append("frame_parity.json")
-    return [f"{app_dir}/{n}" for n in names]
+    frame_prog = frame_program(PREFIX, app_dir, spec, cam_w, cam_h, "gray8")
+    frame_parity, frame_runs = check_frame_program(ctx, frame_prog, raw, expected, "test frames")
+
+    test_raw = np.asarray(model.test_outputs, np.int8).reshape(len(model.test_outputs), -1)
+    decide_prog = decide_program(app_dir, test_raw.shape[1])
+    ctx.progress.message(f"{DECIDE_ENTRY}: {len(test_raw)} int8 test outputs through the runners")
+    decide_runs = ctx.run_program(decide_prog, test_raw)
+    reference = python_decision(model, test_raw, threshold)
+    decide_parity = {}
+    for name, run in decide_runs.runs.items():
+        bad = np.flatnonzero(np.any(run.outputs != reference, axis=1))
+        decide_parity[name] = {"method": run.method, "outputs_differing": int(len(bad)), "bit_exact": not len(bad),
+                               "first_differing": int(bad[0]) if len(bad) else None}
+        if len(bad):
+            raise DataError(f"obstacle_decide ({name} runner) differs from the evaluation's decision on {len(bad)} "
+                            f"of {len(test_raw)} test outputs (first: {int(bad[0])}): obstacle_outputs.h's int8 "
+                            "threshold and the dequantized one disagree; report it with the build dir")
+
+    programs = {"frame": frame_runs, "decision": decide_runs}
+    report = {
+        "schema": "edgeml_obstacle.device_parity/2",
+        "frame": {"program": frame_prog.entry_point, "frames": int(len(raw)), "camera": [cam_h, cam_w],
+                  "input": list(expected.shape[1:]),
+                  "reference": "model.input_quant.quantize(preprocess x_test): the Python preprocessing",
+                  "rule": "bit for bit (integer path)", "runners": frame_parity,
+                  "skipped": dict(frame_runs.skipped), "runners_agree": not frame_runs.differences},
+        "decision": {"program": decide_prog.entry_point, "outputs": int(len(test_raw)), "threshold": threshold,
+                     "threshold_q": int8_threshold(model.output_quant, threshold),
+                     "reference": "compress test_outputs dequantized >= threshold (what evaluate scores)",
+                     "rule": "bit for bit", "runners": decide_parity, "skipped": dict(decide_runs.skipped),
+                     "runners_agree": not decide_runs.differences},
+    }
+    report["bit_exact"] = all(r["bit_exact"] for part in ("frame", "decision") for r in report[part]["runners"].values())
+    (out / PARITY_FILE).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    names.append(PARITY_FILE)
+
+    figs = summed(programs)
+    macs = cam_w * cam_h * (4 if spec.resize == "bilinear" else 1) + spec.width * spec.height + test_raw.shape[1]
+    flash, ram = memory(programs, out, names, "frame + decision C")
+    return DeviceCode(
+        files=[f"{app_dir}/{n}" for n in names], flash_bytes=flash, ram_bytes=ram,
+        cycles=figs["cycles"], instructions=figs["instructions"],
+        macs=macs, macs_by_kind={"int_dsp": macs},
+        info={"macs_method": f"estimate: one multiply-add per camera pixel tap ({cam_w}x{cam_h}"
+                             f"{', 4 taps (bilinear)' if spec.resize == 'bilinear' else ''}), one table lookup per "
+                             f"input pixel, one compare per output",
+              "api": [f"{PREFIX}_frame_gray8_to_input", f"{PREFIX}_frame_rgb565_to_input",
+                      f"{PREFIX}_frame_rgb888_to_input", f"{PREFIX}_frame_camera_to_input",
+                      "obstacle_blocked_mask", "obstacle_collision", DECIDE_ENTRY],
+              "camera": {"width": cam_w, "height": cam_h, "format": "gray8", "frame_bytes": cam_w * cam_h,
+                         "note": "the camera frame buffer is the application's, outside these figures"},
+              "parity": PARITY_FILE,
+              "programs": {k: r.summary() for k, r in programs.items()}})

@@ -6,7 +6,8 @@ class MCU. sense: generated aerial scenes (default) or a YOLO / COCO folder
 (:mod:`edgeml_imaging`); train: a depthwise-separable network to a grid of
 per-cell class scores; evaluate: centroid precision / recall / F1 per class
 and the count error; export adds the C frame preprocessing and the C
-post-processing (grid -> objects) beside the backend's model sources.
+post-processing (grid -> objects) beside the backend's model sources, both
+run on the target by the runners and checked bit for bit (edgeml_vision.device).
 Heavy libraries load inside the stage methods only.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeml import App, CompressedModel, DeviceCode, Evaluation, FeatureSet, Figure, StageContext, TrainedModel
+from edgeml import App, CompressedModel, DeviceCode, Evaluation, FeatureSet, StageContext, TrainedModel
 
 BACKGROUND = "background"
 PREFIX = "vision"
@@ -73,8 +74,8 @@ class VisionApp(App):
         return FeatureSet(x=x, y=y, classes=[BACKGROUND, *data.classes], spec={
             "frame": spec.to_json(),
             "layout": "x[n, row, column, 1] = gray pixel / 255 (float32)",
-            "device": f"{PREFIX}/{PREFIX}_frame.c: {PREFIX}_frame_gray8_to_input / {PREFIX}_frame_rgb565_to_input, "
-                      "a 256-entry table from pixel to the int8 input",
+            "device": f"{PREFIX}/{PREFIX}_frame.c: {PREFIX}_frame_gray8_to_input / _rgb565_to_input / "
+                      "_rgb888_to_input, a 256-entry table from pixel to the int8 input",
             "labels": "y[n, object, (class, cx, cy)]: class 0-based among the object classes (-1: padding), "
                       "centroid in input pixels (x right, y down)",
             "object_classes": list(data.classes)})
@@ -105,46 +106,20 @@ class VisionApp(App):
     # ------------------------------------------------------------ device
 
     def device_code(self, ctx: StageContext, model: CompressedModel, features: FeatureSet) -> DeviceCode:
-        """``export/vision/``: the camera frame to int8 input C and the grid to objects C, with their cost.
+        """``export/vision/``: the camera frame to int8 input C and the grid to objects C, run on the target.
 
-        Flash and RAM are the host-compiled objects' sections (the camera's own frame buffer is the
-        application's and not counted); MACs count one add per source pixel of the frame conversion (the
-        sense stage's median frame size) and one compare per grid score of the post-processing.
+        Both are :class:`edgeml.Program` s every runner in ``runners.use`` builds and runs: the frame
+        conversion on the sense stage's raw test frames of the camera's size (the most common test frame
+        size; a device has one camera), compared with the Python preprocessing's quantized input; the
+        post-processing on every int8 test output of the compressed model, compared with
+        :func:`edgeml_vision.grid.decode_int8`. Both bit for bit (``vision/device_parity.json``), else export
+        fails. Flash, RAM and cycles are the emulator's (the camera's frame buffer is the application's
+        and not counted); without an emulated image, the host-compiled objects' sections and the MAC
+        estimate (one add per camera pixel, one lookup per input pixel, one compare per grid score).
         """
-        from edgeml import DataError
-        from edgeml_imaging.frame_c import write_frame_c
-        from edgeml_imaging.frames import FrameSpec
-        from edgeml.csize import HOST_METHOD as METHOD, host_sizes
-        from edgeml_vision.postprocess_c import write_postprocess_c
+        from edgeml_vision.device import device_code
 
-        if model.input_quant is None or model.output_quant is None:
-            raise DataError("the compressed model has no input/output quantization: the vision device code needs "
-                            "an INT8 model (re-run compress with the tflite-int8 compressor)")
-        trained = TrainedModel.load(ctx.input_dir("train"))
-        frame = {k: v for k, v in features.spec["frame"].items() if k in ("width", "height", "channels", "resize",
-                                                                         "letterbox")}
-        out = Path(ctx.out_dir) / PREFIX
-        files = write_frame_c(out, FrameSpec(**frame), model.input_quant, prefix=PREFIX)
-        pp = postprocess_spec(trained, model, features)
-        files += write_postprocess_c(out, pp, prefix=PREFIX)
-        sizes = host_sizes({f: (out / f).read_text() for f in files if f.endswith((".c", ".h"))})
-        shapes = np.load(Path(ctx.input_dir("sense")) / "shapes_test.npy")
-        src_h, src_w = (int(v) for v in np.median(shapes[:, :2], axis=0)) if len(shapes) else (0, 0)
-        grid_values = pp.geo.grid_w * pp.geo.grid_h * len(pp.classes)
-        macs = src_w * src_h + int(frame["width"]) * int(frame["height"]) + grid_values
-        return DeviceCode(
-            files=[f"{PREFIX}/{f}" for f in files],
-            flash_bytes=None if sizes is None else Figure(sizes["flash"], f"frame + post-processing C: {METHOD}"),
-            ram_bytes=None if sizes is None else Figure(sizes["ram"], f"frame + post-processing C: {METHOD}; "
-                                                                      "the camera frame buffer not included"),
-            macs=macs, macs_by_kind={"int_dsp": macs},
-            info={"macs_method": f"one add per source pixel ({src_w}x{src_h}, the median test frame), one table "
-                                 f"lookup per input pixel, one compare per grid score ({grid_values})",
-                  "camera_frame_bytes": {"gray8": src_w * src_h, "rgb565": 2 * src_w * src_h},
-                  "api": [f"{PREFIX}_frame_gray8_to_input", f"{PREFIX}_frame_rgb565_to_input",
-                          f"{PREFIX}_postprocess", f"{PREFIX}_score"],
-                  "q_threshold": pp.q_threshold})
-
+        return device_code(ctx, model, features, PREFIX)
 
 def detection_setup(trained: TrainedModel):
     """Grid geometry, decode settings and match radius that train recorded in the model's info."""

@@ -35,10 +35,19 @@ def test_generated_build_reports_metrics_power_figure_and_frame_c(tmp_path):
     assert report["figures"] == ["validate/obstacle_test_frames.png"]
     assert (tmp_path / "validate" / "obstacle_test_frames.png").read_bytes()[:4] == b"\x89PNG"
     deliverable = json.loads((tmp_path / "export" / "deliverable.json").read_text())
-    assert {"obstacle/obstacle_frame.c", "obstacle/obstacle_frame.h", "obstacle/obstacle_outputs.h"} <= \
-        set(deliverable["files"])
-    parity = json.loads((tmp_path / "export" / "obstacle" / "frame_parity.json").read_text())
-    assert parity["checked"] and parity["bit_exact"] and parity["frames"] == 48
+    assert {"obstacle/obstacle_frame.c", "obstacle/obstacle_frame.h", "obstacle/obstacle_frame_camera.c",
+            "obstacle/obstacle_outputs.h", "obstacle/obstacle_decide.c"} <= set(deliverable["files"])
+    # The frame conversion (every raw test frame) and the decision (every int8 test output), run by the host
+    # and the Cortex-M4 emulator, equal Python bit for bit; their emulated cycles are the app code's latency.
+    parity = json.loads((tmp_path / "export" / "obstacle" / "device_parity.json").read_text())
+    assert parity["bit_exact"] and parity["frame"]["frames"] == 48 and parity["decision"]["outputs"] == 48
+    assert parity["frame"]["camera"] == [40, 48] and set(parity["frame"]["runners"]) == {"host", "emulator"}
+    app = report["latency"]["parts"]["app_code"]
+    assert app["measured"] and app["cycles"] > app["instructions"] > 1000
+    assert report["latency"]["cycles"] == pytest.approx(app["cycles"] + report["latency"]["parts"]["model"]["cycles"])
+    code = report["memory"]["parts"]["app_code"]
+    assert "export/firmware/frame/emulator/frame.elf" in code["flash_bytes"]["method"]
+    assert report["memory"]["ram_bytes"] == report["memory"]["parts"]["model"]["ram_bytes"] + code["ram_bytes"]["value"]
 
 
 @pytest.mark.slow

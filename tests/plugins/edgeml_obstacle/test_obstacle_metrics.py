@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +11,8 @@ import pytest
 import edgeml
 from edgeml_obstacle.device import int8_threshold, outputs_header
 from edgeml_obstacle.metrics import obstacle_metrics
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_metrics_on_known_outputs():
@@ -37,16 +39,39 @@ def test_int8_threshold_matches_dequantized_decision():
     assert q == int(np.arange(-128, 128)[values >= 0.5][0]) == 0
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
-def test_outputs_header_compiles(tmp_path):
+@pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="needs gcc and arm-none-eabi-gcc")
+def test_decision_c_equals_the_dequantized_decision_on_host_and_target(tmp_path):
+    """obstacle_outputs.h through obstacle_decide.c, built by the runners (host with ASan/UBSan, Cortex-M4
+    emulator), on every int8 value and at a threshold no value reaches (128: never on)."""
+    from edgeml.testing import stage_context
+    from omegaconf import OmegaConf
+
+    from edgeml_obstacle.device import decide_program, decide_source, python_decision
+
+    classes = [f"sector_{i}" for i in range(5)] + ["collision"]
     model = edgeml.CompressedModel(format="tflite-int8", path="m", test_outputs=np.zeros((1, 6), np.int8),
                                    reference="r", output_quant=edgeml.QuantParams(1 / 256, -128))
-    (tmp_path / "obstacle_outputs.h").write_text(outputs_header(model, [f"sector_{i}" for i in range(5)] + ["collision"], 0.5))
-    (tmp_path / "main.c").write_text('#include "obstacle_outputs.h"\nint main(void){int8_t o[6]={0,-1,5,-128,127,3};'
-                                     'return (int)obstacle_blocked_mask(o) == 0x15 && obstacle_collision(o) ? 0 : 1;}\n')
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", str(tmp_path / "a"), str(tmp_path / "main.c")],
-                   check=True)
-    assert subprocess.run([str(tmp_path / "a")]).returncode == 0
+    rng = np.random.default_rng(3)
+    raw = np.concatenate([np.repeat(np.arange(-128, 128, dtype=np.int8)[:, None], 6, axis=1),
+                          rng.integers(-128, 128, (40, 6)).astype(np.int8),
+                          np.array([[0, -1, 5, -128, 127, 3]], np.int8)])
+    config = OmegaConf.create({"target": OmegaConf.load(ROOT / "params" / "target" / "cortex-m4.yaml"),
+                               "runners": {"use": ["host", "emulator"], "host": {"sanitize": True},
+                                           "emulator": {"profile_examples": 1}}})
+    for threshold in (0.5, 1.5):
+        d = tmp_path / str(threshold) / "obstacle"
+        d.mkdir(parents=True)
+        (d / "obstacle_outputs.h").write_text(outputs_header(model, classes, threshold))
+        (d / "obstacle_decide.c").write_text(decide_source())
+        ctx = stage_context("export", config, tmp_path / str(threshold) / "build")
+        runs = ctx.run_program(decide_program("obstacle", 6), raw, root=d.parent)
+        want = python_decision(model, raw, threshold)
+        assert set(runs.runs) == {"host", "emulator"}
+        for name, run in runs.runs.items():
+            assert np.array_equal(run.outputs, want), (threshold, name)
+        assert want[-1].tolist() == ([0x15, 1] if threshold == 0.5 else [0, 0])
+    assert int8_threshold(model.output_quant, 1.5) == 128
 
 
 def test_bad_config_is_refused_at_composition(tmp_path):

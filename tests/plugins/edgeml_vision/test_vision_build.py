@@ -1,9 +1,10 @@
 """The vision app built end to end (tiny): report metrics per level, the picture, and the device C.
 
 The exported C frame preprocessing equals the Python preprocessing on every
-test frame (gray and RGB565), and the exported C post-processing finds the
-same objects as the Python post-processing on the whole test split, from
-the device's int8 grids. On the 20 KB cortex-m4 the 96x96 input does not
+test frame (the build checks the camera's RGB888 frames with every runner;
+the RGB565 path is checked here), and the exported C post-processing finds
+the same objects as the Python post-processing on the whole test split, from
+the int8 grids; their emulated cycles are the app code's latency. On the 20 KB cortex-m4 the 96x96 input does not
 fit and the build stops with core's budget message.
 """
 
@@ -20,15 +21,14 @@ from edgeml import BudgetError
 from edgeml.artifacts import CompressedModel, FeatureSet, TrainedModel
 from edgeml.testing import build
 from edgeml_imaging.frame_c import frame_source
-from edgeml_imaging.frames import FrameSpec, prepare_u8, rgb565_to_gray_u8, rgb_to_rgb565, to_gray_u8
-from edgeml_imaging.frame_c import compile_and_run as run_frame_c
+from edgeml_imaging.frame_program import frame_program, write_camera_wrapper
+from edgeml_imaging.frames import FrameSpec, prepare_u8, rgb565_to_gray_u8, rgb_to_rgb565
 from edgeml_vision.app import postprocess_spec, detection_setup
 from edgeml_vision.frames_store import RawFrames
 from edgeml_vision.grid import decode, decode_int8, int8_threshold
-from edgeml_vision.postprocess_c import compile_and_run as run_postprocess_c
 from edgeml_vision.postprocess_c import source as postprocess_source
 
-from vision_tiny import TINY_VISION_OVERRIDES
+from vision_tiny import ROOT, TINY_VISION_OVERRIDES
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")]
 
@@ -58,30 +58,59 @@ def test_report_carries_detection_metrics_per_level_and_the_picture(tiny_build):
     assert report["figures"] == ["validate/detections.png"]
     assert (tiny_build / "validate" / "detections.png").read_bytes()[:4] == b"\x89PNG"
     deliverable = json.loads((tiny_build / "export" / "deliverable.json").read_text())
-    assert {"vision/vision_frame.c", "vision/vision_frame.h", "vision/vision_postprocess.c",
-            "vision/vision_postprocess.h"} <= set(deliverable["files"])
+    assert {"vision/vision_frame.c", "vision/vision_frame.h", "vision/vision_frame_camera.c",
+            "vision/vision_postprocess.c", "vision/vision_postprocess.h", "vision/vision_postprocess_flat.c",
+            "vision/device_parity.json"} <= set(deliverable["files"])
     app_code = report["memory"]["parts"]["app_code"]
     assert app_code["flash_bytes"]["value"] > 0 and app_code["ram_bytes"]["value"] > 0
+    assert "linked image export/firmware/frame/emulator/frame.elf" in app_code["flash_bytes"]["method"]
     assert report["memory"]["flash_bytes"] == \
         report["memory"]["parts"]["model"]["flash_bytes"] + app_code["flash_bytes"]["value"]
     assert app_code["macs"] == 160 * 120 + 48 * 48 + 6 * 6 * 3
+    # The app code's latency is the emulated frame conversion + post-processing, not the MAC estimate.
+    part = report["latency"]["parts"]["app_code"]
+    programs = app_code["info"]["programs"]
+    cycles = [programs[k]["runs"]["emulator"]["cycles"]["value"] for k in ("frame", "postprocess")]
+    assert part["measured"] and part["cycles"] == pytest.approx(sum(cycles)) and min(cycles) > 0
+    assert app_code["info"]["camera"] == {**app_code["info"]["camera"], "width": 160, "height": 120,
+                                          "format": "rgb888"}
 
 
 def test_exported_frame_c_equals_python_preprocessing_on_every_test_frame(tiny_build, tmp_path):
+    """The build ran the camera's RGB888 frames through host and emulator; the RGB565 path of the same
+    C on the same frames, through the runners (host with ASan/UBSan, Cortex-M7 emulator)."""
+    from edgeml.testing import stage_context
+    from omegaconf import OmegaConf
+
     features = FeatureSet.load(tiny_build / "preprocess")
     model = CompressedModel.load(tiny_build / "compress")
     frame = {k: features.spec["frame"][k] for k in ("width", "height", "channels", "resize", "letterbox")}
     spec = FrameSpec(**frame)
-    assert (tiny_build / "export" / "vision" / "vision_frame.c").read_text() == \
-        frame_source(spec, model.input_quant, prefix="vision")
-    expected = model.input_quant.quantize(features.x["test"])[..., 0]
+    export = tiny_build / "export" / "vision"
+    assert (export / "vision_frame.c").read_text() == frame_source(spec, model.input_quant, prefix="vision")
+    parity = json.loads((export / "device_parity.json").read_text())
+    assert parity["bit_exact"] and parity["frame"]["frames"] == 16
+    assert parity["frame"]["camera"] == {"width": 160, "height": 120, "format": "rgb888"}
+    assert {k: r["bit_exact"] for k, r in parity["frame"]["runners"].items()} == {"host": True, "emulator": True}
+
     frames = RawFrames.load(tiny_build / "sense").frames("test")
-    gray = np.stack([to_gray_u8(f) for f in frames])
-    np.testing.assert_array_equal(run_frame_c(spec, model.input_quant, gray, prefix="vision"), expected)
-    rgb565 = np.stack([rgb_to_rgb565(f) for f in frames])
+    rgb565 = np.stack([rgb_to_rgb565(f) for f in frames]).astype(np.uint16)
     python_565 = model.input_quant.quantize(
         prepare_u8(np.stack([rgb565_to_gray_u8(f) for f in rgb565]), spec)[..., None] / np.float32(255))[..., 0]
-    np.testing.assert_array_equal(run_frame_c(spec, model.input_quant, rgb565, prefix="vision"), python_565)
+    d = tmp_path / "vision"
+    d.mkdir()
+    (d / "vision_frame.c").write_text((export / "vision_frame.c").read_text())
+    (d / "vision_frame.h").write_text((export / "vision_frame.h").read_text())
+    write_camera_wrapper(d, "vision", 160, 120, "rgb565")
+    config = OmegaConf.create({"target": OmegaConf.load(ROOT / "params" / "target" / "cortex-m7.yaml"),
+                               "runners": {"use": ["host", "emulator"], "host": {"sanitize": True},
+                                           "emulator": {"profile_examples": 1}}})
+    ctx = stage_context("export", config, tmp_path / "build")
+    runs = ctx.run_program(frame_program("vision", "vision", spec, 160, 120, "rgb565"),
+                           rgb565.view(np.int16).reshape(len(rgb565), -1), root=tmp_path)
+    assert set(runs.runs) == {"host", "emulator"}
+    for name, run in runs.runs.items():
+        assert run.outputs.tobytes() == python_565.tobytes(), name
 
 
 def test_exported_postprocessing_finds_the_python_objects_on_the_whole_test_split(tiny_build):
@@ -91,18 +120,21 @@ def test_exported_postprocessing_finds_the_python_objects_on_the_whole_test_spli
     spec = postprocess_spec(trained, model, features)
     assert (tiny_build / "export" / "vision" / "vision_postprocess.c").read_text() == \
         postprocess_source(spec, "vision")
+    parity = json.loads((tiny_build / "export" / "vision" / "device_parity.json").read_text())["postprocess"]
+    assert parity["grids"] == 16 and set(parity["runners"]) == {"host", "emulator"}
+    assert all(r["bit_exact"] for r in parity["runners"].values())
+    assert parity["versus_evaluate"]["grids_with_the_same_objects"] == 16
+    # The int8 twin the C equals finds what App.evaluate scores on the device's grids.
     raw = np.load(tiny_build / "validate" / "device_outputs.npy")
-    c_objects = run_postprocess_c(spec, raw)
     geo, settings, _ = detection_setup(trained)
     q_thr = int8_threshold(settings.threshold, model.dequantize)
     exact = decode_int8(raw, geo, q_thr, int(model.output_quant.zero_point), settings.connectivity,
                         settings.centroid)
-    evaluated = decode(model.dequantize(raw), geo, settings)  # what App.evaluate scores
-    assert len(c_objects) == len(raw) == 16
-    for c, e, v in zip(c_objects, exact, evaluated):
-        np.testing.assert_array_equal(c, e)
-        np.testing.assert_array_equal(c[:, [0, 4]], v[:, [0, 4]])
-        np.testing.assert_allclose(c[:, 1:3], v[:, 1:3], atol=1e-3)
+    evaluated = decode(model.dequantize(raw), geo, settings)
+    assert len(exact) == len(raw) == 16
+    for e, v in zip(exact, evaluated):
+        np.testing.assert_array_equal(e[:, [0, 4]], v[:, [0, 4]])
+        np.testing.assert_allclose(e[:, 1:3], v[:, 1:3], atol=1e-3)
 
 
 def test_cortex_m4_refuses_the_96x96_input_with_the_fit_message_and_takes_a_48x48_one(tmp_path):

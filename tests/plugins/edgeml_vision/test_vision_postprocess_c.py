@@ -1,17 +1,23 @@
-"""The exported C post-processing equals the Python int8 post-processing, object for object, bit for bit."""
+"""The exported C post-processing equals the Python int8 post-processing, object for object, bit for bit:
+built by the runners for the host (ASan/UBSan) and the Cortex-M4 emulator."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgeml_vision.grid import GridGeometry, decode_int8
-from edgeml_vision.postprocess_c import C_FLAGS, PostprocessSpec, compile_and_run, write_postprocess_c
+from edgeml_vision.postprocess_c import (PostprocessSpec, flat_objects, objects_of, postprocess_program,
+                                         write_flat_wrapper, write_postprocess_c)
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+ROOT = Path(__file__).resolve().parents[3]
+#: The project's warning flags (the host runner's), for the one direct build below.
+C_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
 
 
 def _grids(n: int, gh: int, gw: int, classes: int, seed: int) -> np.ndarray:
@@ -32,13 +38,28 @@ def _grids(n: int, gh: int, gw: int, classes: int, seed: int) -> np.ndarray:
     (8, "cell", -128, GridGeometry(160, 96, 20, 12), 4),  # threshold at the bottom: weights may all be zero
     (4, "score", 128, GridGeometry(48, 48, 6, 6), 2),     # nothing can be on
 ])
-def test_c_equals_python(connectivity, centroid, q_threshold, geo, classes):
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_c_equals_python(tmp_path, connectivity, centroid, q_threshold, geo, classes):
+    from edgeml.testing import stage_context
+    from omegaconf import OmegaConf
+
     spec = PostprocessSpec(geo=geo, classes=["background", *[f"c{i}" for i in range(1, classes)]],
                            q_threshold=q_threshold, zero_point=-128, scale=1 / 256, threshold=0.5,
                            connectivity=connectivity, centroid=centroid)
     raw = _grids(60, geo.grid_h, geo.grid_w, classes, seed=connectivity + classes)
-    c_objects = compile_and_run(spec, raw)
+    write_postprocess_c(tmp_path / "vision", spec, prefix="vision")
+    write_flat_wrapper(tmp_path / "vision", prefix="vision")
+    config = OmegaConf.create({"target": OmegaConf.load(ROOT / "params" / "target" / "cortex-m4.yaml"),
+                               "runners": {"use": ["host", "emulator"], "host": {"sanitize": True},
+                                           "emulator": {"profile_examples": 1}}})
+    ctx = stage_context("export", config, tmp_path / "build")
+    runs = ctx.run_program(postprocess_program(spec, "vision", "vision"), raw.reshape(len(raw), -1), root=tmp_path)
     py_objects = decode_int8(raw, geo, q_threshold, -128, connectivity, centroid)
+    assert set(runs.runs) == {"host", "emulator"} and not runs.differences
+    for name, run in runs.runs.items():
+        # Tolerance: none (class, centroid float32, score and cells, every object of every grid).
+        assert run.outputs.tobytes() == flat_objects(py_objects, geo.grid_w * geo.grid_h).tobytes(), name
+    c_objects = objects_of(runs.device.outputs)
     assert len(c_objects) == len(py_objects) == 60
     for a, b in zip(c_objects, py_objects):
         np.testing.assert_array_equal(a, b)
