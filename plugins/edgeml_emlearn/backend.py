@@ -13,6 +13,7 @@ must equal the numpy twin of emlearn's tables on every test example.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,16 @@ class EmlearnBackend(edgeml.Backend):
                                                      [str(out / "emlearn"), emlearn.includedir], Path(tmp))
         io_ram = 4 * (mc.n_features + mc.n_outputs)
         flash_method = (f"model + entry point (host gcc {host_build.version(cc).split()[-1]} -Os object, "
-                        "x86-64 .text+.rodata+.data; no ARM cross compiler); golden vectors and self test not counted")
+                        "x86-64 .text+.rodata+.data; validate replaces it with the linked image's when a runner "
+                        "links one); golden vectors and self test not counted")
         ram_method = (f"model buffers {m_ram} B (.data+.bss of the -Os object) + input and output vectors "
                       f"{io_ram} B; stack not included")
         info = {"model_kind": kind, "estimator": type(est).__name__, "emlearn": emlearn.__version__,
                 "outputs": OUTPUTS_DOC[kind], "golden_vectors": len(idx),
                 "compile": "compile with -ffp-contract=off: an FMA (default on Cortex-M4F with GCC) rounds once where "
                            "the verified build rounds twice, which can move a feature or a tree split"}
+        info["selftest"] = run_selftest(ctx, prefix, [source, header, "test_vectors.h", f"{prefix}_selftest.c",
+                                                      c_sources.MODEL_HEADER], len(idx))
         if kind == "trees":
             info["convert"] = model.info.get("convert")
             info["sklearn_vs_c"] = model.info.get("sklearn_vs_c")
@@ -124,3 +128,22 @@ class EmlearnBackend(edgeml.Backend):
         return edgeml.Deliverable(files=files, flash_bytes=edgeml.Figure(m_flash, flash_method),
                                   ram_bytes=edgeml.Figure(m_ram + io_ram, ram_method),
                                   entry_point=f"{prefix}_model_outputs", info=info, program=program)
+
+
+def run_selftest(ctx: edgeml.StageContext, prefix: str, files: list[str], vectors: int) -> dict:
+    """The deliverable's golden-vector self test, built and run by every runner (the host, the target's image
+    in the emulator): the number of outputs that differ from the verified ones, per runner."""
+    entry = f"{prefix}_selftest_entry"
+    with tempfile.TemporaryDirectory(prefix="edgeml-emlearn-selftest-") as tmp:
+        root = Path(tmp)
+        for f in files:
+            (root / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(ctx.out_dir) / f, root / f)
+        (root / f"{entry}.c").write_text(c_sources.selftest_entry_source(prefix, entry))
+        program = edgeml.Program(
+            name="selftest", entry_point=entry, sources=[f"{entry}.c", f"{prefix}_selftest.c", files[0]],
+            include_dirs=["."], system_include_dirs=["emlearn"], libraries={"emlearn": []},
+            input_dtype="int32", input_shape=(1,), output_dtype="int32", output_shape=(1,), flags=list(EXACT_FLAGS))
+        runs = ctx.run_program(program, np.zeros((1, 1), np.int32), root=root)
+    return {"vectors": vectors, "skipped": runs.skipped,
+            "differing_outputs": {name: int(run.outputs[0, 0]) for name, run in runs.runs.items()}}

@@ -49,14 +49,26 @@ def edgeml_config_searchpath():
 
 @edgeml.hookimpl
 def edgeml_validate(validation: edgeml.ValidationInput) -> list[edgeml.Check]:
-    """For trees: scikit-learn's own class vs the compiled C's, each difference attributed to its cause."""
+    """The deliverable's golden-vector self test on every runner; for trees, scikit-learn's own class vs the
+    compiled C's, each difference attributed to its cause."""
+    checks = []
+    selftest = (validation.deliverable.info or {}).get("selftest")
+    if selftest and selftest.get("differing_outputs"):
+        bad = {k: v for k, v in selftest["differing_outputs"].items() if v}
+        ran = ", ".join(selftest["differing_outputs"])
+        checks.append(edgeml.Check(
+            name="selftest.golden_vectors", passed=not bad,
+            message=(f"the deliverable's self test passes its {selftest['vectors']} golden vectors on {ran}" if not bad
+                     else f"the deliverable's self test fails on {', '.join(f'{k} ({v} outputs differ)' for k, v in bad.items())}"
+                          ": the C differs from the outputs it was verified with; report it with the build dir"),
+            figures=selftest))
     why = (validation.compressed.info or {}).get("sklearn_vs_c")
     if not why:
-        return []
+        return checks
     n = int(why["sklearn_argmax_disagreements"])
     explained = int(why["by_8bit_leaves"]) + int(why["by_threshold_literals"])
     compared = int(len(validation.device.test_outputs))
-    return [edgeml.Check(
+    return checks + [edgeml.Check(
         name="parity.sklearn", passed=n == 0 or explained >= n, blocking=False,
         message=(f"the C predicts scikit-learn's class on all {compared} test inputs" if n == 0 else
                  f"the C predicts another class than scikit-learn on {n} of {compared} test inputs: "

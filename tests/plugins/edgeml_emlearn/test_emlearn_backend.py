@@ -32,6 +32,8 @@ def test_trees_are_bit_exact_and_agree_with_sklearn(tmp_path, name):
         assert r.outputs.tobytes() == ref.tobytes(), name
     emulated = run.runs.runs["emulator"]
     assert emulated.cycles.value > emulated.instructions.value > 20
+    # The deliverable's golden-vector self test ran on both, and passed.
+    assert run.deliverable.info["selftest"]["differing_outputs"] == {"host": 0, "emulator": 0}
     assert 500 < emulated.flash_bytes.value < run.deliverable.flash_bytes.value + 8192
     # Against scikit-learn itself: every differing class is attributed to a cause.
     why = run.compressed.info["sklearn_vs_c"]
