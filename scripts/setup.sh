@@ -50,4 +50,14 @@ if [ -n "$broken" ]; then echo "$broken" >&2; exit 1; fi
 # CMSIS-DSP's C source (the cmsisdsp sdist from PyPI, sha256-checked, unpacked into
 # ~/.cache/edgeml) for the firmware of the keyword app's MFCC; idempotent.
 "$PY" -m edgeml_cmsis_dsp.fetch
+# CMSIS-NN's C source at its pinned commit (GitHub's archive, content-hash-checked, into ~/.cache/edgeml)
+# for the cmsis-nn backend; idempotent. Without internet, point EDGEML_CMSIS_NN_FROM at a checkout or
+# archive of that commit (then a refused copy fails the setup). A failed download fails no setup: only
+# that backend's tests skip.
+if [ -n "${EDGEML_CMSIS_NN_FROM:-}" ]; then
+  "$PY" -m edgeml.cli deps cmsis-nn --from "$EDGEML_CMSIS_NN_FROM"
+elif ! "$PY" -m edgeml.cli deps cmsis-nn; then
+  echo "setup: CMSIS-NN's source is not installed, so the cmsis-nn backend's tests will skip: run" \
+       "\`edgeml deps cmsis-nn --from PATH\` with a checkout or archive of its pinned commit" >&2
+fi
 echo "setup: edgeml $("$PY" -c 'import edgeml; print(edgeml.__version__)') ready ($(command -v edgeml))"

@@ -1,4 +1,4 @@
-"""The ``edgeml`` command line: run, stage, plugins, targets, config.
+"""The ``edgeml`` command line: run, stage, plugins, targets, config, deps.
 
 Heavy libraries are never imported here: ``edgeml --help``, ``plugins`` and
 ``targets`` answer in well under a second.
@@ -24,6 +24,8 @@ EPILOG = """examples:
   edgeml stage train --recipe RECIPE           one stage (what dvc.yaml calls)
   edgeml plugins                               installed plugins and what each provides
   edgeml targets                               target profiles and their budgets
+  edgeml deps                                  the C libraries programs build against: located, or why not
+  edgeml deps NAME [--from PATH]               install a C library's pinned source (from a local copy offline)
 """
 
 
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml differs from the recipes")
     t = sub.add_parser("targets", help="list target profiles with their budgets")
     t.add_argument("--json", action="store_true", help="machine-readable output")
+    dp = sub.add_parser("deps", help="list the C libraries programs build against, or install them by name")
+    dp.add_argument("names", nargs="*", metavar="NAME", help="C libraries to install (none: list them all)")
+    dp.add_argument("--from", dest="source", metavar="PATH",
+                    help="install from this local checkout or archive instead of downloading (one NAME)")
+    dp.add_argument("--force", action="store_true", help="install again even if a complete copy is in place")
     return p
 
 
@@ -204,11 +211,81 @@ def _cmd_dvc(args: argparse.Namespace) -> int:
     return dvcfile.main(project_root(), load_registry(), write=args.write, check=args.check)
 
 
+def _cmd_deps(args: argparse.Namespace) -> int:
+    from edgeml.plugins import load_registry
+
+    return deps(load_registry(), args.names, source=args.source, force=args.force)
+
+
+def deps(registry, names: Sequence[str] = (), *, source: str | None = None, force: bool = False,
+         progress=None) -> int:
+    """``edgeml deps``: list the registered C libraries with their status, or install ``names``.
+
+    Listing calls each library's ``locate`` (nothing is installed): one line
+    per library, its version and root, or the one-line reason it is not
+    found. Installing calls ``install(source, progress, force)`` per name in
+    order; a failure is reported on one line and the others still run.
+    Returns the exit code (the first failure's).
+    """
+    from pathlib import Path
+
+    from edgeml.errors import ConfigError, DataError
+    from edgeml.progress import Progress
+
+    libraries = registry.c_libraries
+    names = list(dict.fromkeys(names))
+    if not names:
+        if source is not None or force:
+            raise ConfigError("--from and --force need the name of the C library to install: edgeml deps NAME "
+                              "[--from PATH] (edgeml deps lists them)")
+        if not libraries:
+            print("no installed plugin registers a C library")
+            return 0
+        width = max(len(n) for n in libraries)
+        for name in sorted(libraries):
+            try:
+                files = libraries[name].locate()
+            except EdgeMLError as exc:
+                print(f"{name:<{width}}  missing  {exc}")
+            else:
+                print(f"{name:<{width}}  located  {files.version}  {files.root}")
+        return 0
+    unknown = [n for n in names if n not in libraries]
+    if unknown:
+        raise ConfigError(f"unknown C library {', '.join(repr(n) for n in unknown)}: choose from "
+                          f"{', '.join(sorted(libraries)) or '(none installed)'}")
+    path = None
+    if source is not None:
+        if len(names) > 1:
+            raise ConfigError(f"--from takes one C library, got {len(names)} ({', '.join(names)}): install them "
+                              "one at a time")
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise DataError(f"--from {source}: no such file or directory: give a checkout or an archive of "
+                            f"{names[0]}'s source")
+        path = path.resolve()
+    progress = progress or Progress()
+    code = 0
+    for name in names:
+        try:
+            files = libraries[name].install(path, progress=progress.child(f"{name}: "), force=force)
+        except EdgeMLError as exc:
+            if len(names) == 1:
+                raise
+            print(f"edgeml: error: {name}: {exc}", file=sys.stderr)
+            code = code or exc.exit_code
+            continue
+        print(f"{name}: {files.version} in {files.root}")
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Hydra overrides (key=value) may sit anywhere among the flags.
-    overrides = [a for a in argv if ("=" in a and not a.startswith("-")) or a.startswith("~")]
+    # Hydra overrides (key=value) may sit anywhere among the flags; `deps` takes paths, never overrides.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    overrides = [] if first == "deps" else [
+        a for a in argv if ("=" in a and not a.startswith("-")) or a.startswith("~")]
     args = parser.parse_args([a for a in argv if a not in overrides])
     if hasattr(args, "overrides"):
         args.overrides = overrides
@@ -222,7 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"run": _cmd_build, "stage": _cmd_build, "fit": _cmd_fit, "config": _cmd_config,
-                "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc, "report": _cmd_report}
+                "plugins": _cmd_plugins, "targets": _cmd_targets, "dvc-yaml": _cmd_dvc, "report": _cmd_report,
+                "deps": _cmd_deps}
     verbose = args.verbose or os.environ.get("EDGEML_VERBOSE") == "1"
     try:
         return handlers[args.command](args)

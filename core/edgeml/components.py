@@ -12,9 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from edgeml.errors import IncompatibleError
+
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from edgeml.artifacts import CompressedModel, Deliverable, DeviceCode, DeviceRun, FeatureSet, TrainedModel
     from edgeml.programs import LibraryFiles, ProgramRun, RunRequest
+    from edgeml.progress import Progress
     from edgeml.run import Evaluation, StageContext
     from edgeml.targets import TargetProfile
 
@@ -218,12 +223,57 @@ class CLibrary(_Named):
     Programs name it (``Program.libraries``) and never copy it into a
     deliverable. ``locate`` says where it is; a library that is not
     installed raises :class:`edgeml.IncompatibleError` with the command
-    that installs it.
+    that installs it, which for a library that implements :meth:`install`
+    is ``edgeml deps NAME``.
     """
 
     def locate(self) -> LibraryFiles:
         """The library's root, include directories and version."""
         raise NotImplementedError
+
+    def install(self, source: Path | None = None, progress: Progress | None = None,
+                force: bool = False) -> LibraryFiles:
+        """Optional: put the library's source where :meth:`locate` finds it, and return what it finds.
+
+        Called by ``edgeml deps NAME [--from PATH] [--force]`` (and so by a
+        setup script), never during a build: builds only :meth:`locate`, so
+        a missing library fails at once with the command to run instead of
+        downloading in the middle of a stage. Without ``source`` it fetches
+        the pinned release (a download, or a package registry); with
+        ``source`` it takes a local checkout or archive of it (a machine
+        without internet). ``progress.message`` reports long steps.
+
+        What an implementation must guarantee:
+
+        * idempotent: a complete installed copy returns at once (``force``
+          installs again);
+        * integrity: what it installs is checked against a hash pinned in
+          the plugin (an archive's sha256, or a hash of the tree's content
+          when the archive bytes are not stable), and a mismatch is refused
+          with both hashes and the fix, leaving the installed copy as it was;
+        * nothing half-written: unpack or copy into a temporary directory
+          beside the destination (in the cache's parent, the same file
+          system) and rename it into place only once it is complete and
+          checked, so an interrupted install leaves no copy ``locate`` takes.
+
+        Errors are one line naming the cause and the fix
+        (:class:`edgeml.DataError` for a bad download or archive,
+        :class:`edgeml.IncompatibleError` for what cannot be installed here).
+
+        The default installs nothing: a library that comes with a Python
+        package (or the system) is returned as :meth:`locate` finds it, and
+        one that is missing, or a ``source`` given, is refused naming how
+        the library is installed instead.
+        """
+        if source is None:
+            try:
+                return self.locate()
+            except IncompatibleError as exc:
+                raise IncompatibleError(f"C library '{self.name}' does not install itself through edgeml: "
+                                        f"{exc}") from exc
+        raise IncompatibleError(f"C library '{self.name}' does not install itself through edgeml, so it takes "
+                                "no source path: install it as its plugin's docs say"
+                                + (f" ({self.description})" if self.description else ""))
 
 
 @dataclass

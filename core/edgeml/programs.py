@@ -64,6 +64,16 @@ class Program:
     #: Examples come in groups of this many (e.g. the frames of one clip): a runner that runs only
     #: the first examples (an emulator within its instruction budget) stops at a group boundary.
     group: int = 1
+    #: Per-section profiling: the name of a global ``volatile uint32_t`` the program writes a section
+    #: number to (``edgeml_mark = 3;`` before each layer). A runner that counts instructions (the
+    #: emulator) hooks stores to it and reports instructions, cycles and writes per section in
+    #: ``ProgramRun.info["marks"]``; instructions before an example's first write count as section -1.
+    #: The attribution is per executed basic block: a block that contains the store counts toward the
+    #: section that was current when the block started (the few instructions after the store up to the
+    #: block's branch go to the previous section). A runner that cannot count instructions (the host
+    #: runner) ignores it. "" (the default): no sections. A name the linked program does not define is
+    #: an :class:`edgeml.PluginError`.
+    marks: str = ""
 
     def __post_init__(self) -> None:
         for what, dtype in (("input", self.input_dtype), ("output", self.output_dtype)):
@@ -77,6 +87,10 @@ class Program:
         if int(self.group) < 1:
             raise DataError(f"program '{self.name}': group={self.group} must be >= 1")
         self.group = int(self.group)
+        self.marks = str(self.marks or "")
+        if self.marks and not self.marks.isidentifier():
+            raise DataError(f"program '{self.name}': marks '{self.marks}' is not a C identifier: name the global "
+                            "volatile uint32_t the program writes section numbers to, or leave it empty")
 
     @property
     def input_size(self) -> int:
@@ -103,7 +117,7 @@ class Program:
                 "include_dirs": list(self.include_dirs), "system_include_dirs": list(self.system_include_dirs),
                 "libraries": {k: list(v) for k, v in sorted(self.libraries.items())},
                 "flags": list(self.flags), "defines": dict(sorted(self.defines.items())), "info": self.info,
-                "group": self.group}
+                "group": self.group, "marks": self.marks}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Program":
@@ -114,7 +128,7 @@ class Program:
                    system_include_dirs=list(d.get("system_include_dirs", [])),
                    libraries={k: list(v) for k, v in (d.get("libraries") or {}).items()},
                    flags=list(d.get("flags", [])), defines=dict(d.get("defines") or {}), info=d.get("info") or {},
-                   group=int(d.get("group", 1)))
+                   group=int(d.get("group", 1)), marks=str(d.get("marks") or ""))
 
 
 @dataclass
@@ -174,7 +188,8 @@ class ProgramRun:
     when the runner cannot count them; ``flash_bytes``/``ram_bytes`` come
     from the built image (RAM includes the stack the run used, when
     measured). ``info`` holds the runner's details (image path, compiler,
-    flags, per-class cycle breakdown, spread over examples).
+    flags, per-class cycle breakdown, spread over examples, per-section figures when the program
+    has :attr:`Program.marks`).
     """
 
     runner: str

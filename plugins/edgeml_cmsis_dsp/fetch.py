@@ -1,4 +1,5 @@
-"""Put CMSIS-DSP's C source in edgeml's cache: ``python -m edgeml_cmsis_dsp.fetch``.
+"""Put CMSIS-DSP's C source in edgeml's cache: ``edgeml deps cmsis-dsp [--from PATH]``
+(or ``python -m edgeml_cmsis_dsp.fetch [--from PATH]``, which scripts/setup.sh runs).
 
 Downloads the sdist of the installed ``cmsisdsp`` version from PyPI with pip
 (``pip download --no-deps --no-binary :all: --no-build-isolation``), checks
@@ -6,6 +7,14 @@ its sha256 against the value pinned here, and unpacks it with tarfile's
 ``data`` filter (no absolute paths, links out of the tree or device files)
 into ``${EDGEML_CACHE_DIR:-~/.cache/edgeml}/cmsisdsp-<version>``. Running it
 again when the cache is complete does nothing.
+
+Offline, ``--from PATH`` takes the sdist ``.tar.gz`` (checked against the
+same sha256) or an unpacked copy of it: a tree has no archive bytes to
+hash, so its content is checked instead (:data:`TREE_SHA256`, a sha256 over
+``"<sha256 of file>  <relative path>\n"`` of every file, sorted by path,
+computed from the unpacked pinned sdist). Either way the tree is unpacked
+or copied into a temporary directory beside the cache dir and renamed into
+place once checked, so a refused or interrupted install leaves nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +35,11 @@ from edgeml_cmsis_dsp.library import DIST, cache_dir, installed_version, is_tree
 SDIST_SHA256 = {
     "1.10.3": "307d32298faa7c58db912851027fce35f886fec7eb1a27c4b309ce1a97f47519",
 }
-#: Written into the cache once unpacked: the sha256 of the archive it came from.
+#: Content hash of the unpacked sdist per version (every file but STAMP; see the module docstring).
+TREE_SHA256 = {
+    "1.10.3": "6186cbd3570305eabf72577ad59a1010433633c6869d435fb63096c507c9746a",
+}
+#: Written into the cache once unpacked: the sha256 of the archive it came from (or whose content it has).
 STAMP = ".edgeml-sdist-sha256"
 
 
@@ -62,7 +75,7 @@ def install_archive(archive: Path, dest: Path, expected_sha256: str) -> Path:
                                    "Source/...): it is not a cmsisdsp sdist")
         (tops[0] / STAMP).write_text(expected_sha256 + "\n")
         if dest.exists():
-            shutil.rmtree(dest)
+            dest.rename(Path(tmp) / ".replaced")  # same file system: the old copy goes with tmp
         tops[0].rename(dest)
     return dest
 
@@ -80,29 +93,104 @@ def download(version: str, into: Path) -> Path:
     return found[0]
 
 
+def tree_sha256(root: Path) -> str:
+    """sha256 over ``"<sha256>  <relative path>\n"`` of every file under ``root`` but :data:`STAMP`, by path."""
+    root = Path(root)
+    rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != STAMP)
+    h = hashlib.sha256()
+    for rel in rels:
+        h.update(f"{sha256(root / rel)}  {rel}\n".encode())
+    return h.hexdigest()
+
+
+def install_tree(tree: Path, dest: Path, version: str) -> Path:
+    """Copy an unpacked sdist ``tree`` (or the directory holding only it) as ``dest`` once its content hash is
+    the pinned sdist's; otherwise a DataError naming both hashes, and ``dest`` untouched."""
+    tree = Path(tree)
+    if not is_tree(tree):
+        inner = [d for d in sorted(tree.iterdir()) if d.is_dir() and is_tree(d)] if tree.is_dir() else []
+        if len(inner) != 1:
+            raise edgeml.DataError(f"{tree} is not a CMSIS-DSP tree (Include/arm_math.h, Source/...): give the "
+                                   f"{DIST} {version} sdist (.tar.gz) or its unpacked directory")
+        tree = inner[0]
+    expected_tree, expected_sdist = _pinned(version)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
+        staged = Path(tmp) / "tree"
+        shutil.copytree(tree, staged, symlinks=False, ignore=shutil.ignore_patterns(STAMP))
+        got = tree_sha256(staged)
+        if got != expected_tree:
+            raise edgeml.DataError(f"{tree} is not the unpacked {DIST} {version} sdist: its files hash to {got}, "
+                                   f"expected {expected_tree}; give the sdist itself (pip download --no-deps "
+                                   f"--no-binary :all: {DIST}=={version}) or an unpacked copy of it, or set "
+                                   "EDGEML_CMSIS_DSP_ROOT to this tree to build with it as it is")
+        (staged / STAMP).write_text(expected_sdist + "\n")
+        if dest.exists():
+            dest.rename(Path(tmp) / "replaced")
+        staged.rename(dest)
+    return dest
+
+
+def _pinned(version: str) -> tuple[str, str]:
+    """(tree content hash, sdist sha256) pinned for ``version``; an unpinned version is refused."""
+    if version not in SDIST_SHA256 or version not in TREE_SHA256:
+        raise edgeml.IncompatibleError(f"no sha256 is pinned for the {DIST} {version} sdist (pinned: "
+                                       f"{', '.join(SDIST_SHA256)}): install {DIST}=={max(SDIST_SHA256)} or add "
+                                       "its hashes to edgeml_cmsis_dsp/fetch.py")
+    return TREE_SHA256[version], SDIST_SHA256[version]
+
+
+def is_installed(dest: Path, version: str) -> bool:
+    """``dest`` is a complete CMSIS-DSP tree stamped with the pinned sdist's sha256."""
+    stamp = Path(dest) / STAMP
+    return is_tree(dest) and stamp.is_file() and stamp.read_text().strip() == SDIST_SHA256.get(version)
+
+
 def fetch(version: str | None = None, dest: Path | None = None, force: bool = False) -> Path:
     """Make sure CMSIS-DSP's source for ``version`` (default: the installed cmsisdsp) is in the cache."""
     version = version or installed_version()
-    expected = SDIST_SHA256.get(version)
-    if expected is None:
-        raise edgeml.IncompatibleError(f"no sha256 is pinned for the {DIST} {version} sdist (pinned: "
-                                       f"{', '.join(SDIST_SHA256)}): install {DIST}=={max(SDIST_SHA256)} or add "
-                                       "its hash to edgeml_cmsis_dsp/fetch.py")
+    _, expected = _pinned(version)
     dest = Path(dest) if dest is not None else cache_dir(version)
-    stamp = dest / STAMP
-    if not force and is_tree(dest) and stamp.is_file() and stamp.read_text().strip() == expected:
+    if not force and is_installed(dest, version):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".download-") as tmp:
         return install_archive(download(version, Path(tmp)), dest, expected)
 
 
+def install(source: Path | None = None, progress: edgeml.Progress | None = None, force: bool = False,
+            version: str | None = None, dest: Path | None = None) -> Path:
+    """What ``CmsisDsp.install`` does: :func:`fetch` without ``source``; else install the local sdist
+    archive (sha256-checked) or unpacked tree (content-checked) ``source`` into the cache."""
+    progress = progress or edgeml.Progress(enabled=False)
+    version = version or installed_version()
+    _, expected = _pinned(version)
+    dest = Path(dest) if dest is not None else cache_dir(version)
+    if not force and is_installed(dest, version):
+        return dest
+    if source is None:
+        progress.message(f"downloading the {DIST}=={version} sdist from PyPI with pip")
+        return fetch(version, dest, force=True)
+    source = Path(source).expanduser()
+    if source.is_dir():
+        progress.message(f"copying {source}")
+        return install_tree(source, dest, version)
+    if not source.is_file():
+        raise edgeml.DataError(f"{source}: no such file or directory: give the {DIST} {version} sdist (.tar.gz) or "
+                               "its unpacked directory")
+    progress.message(f"unpacking {source.name}")
+    return install_archive(source, dest, expected)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgeml_cmsis_dsp.fetch", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="download and unpack again")
+    parser.add_argument("--from", dest="source", metavar="PATH",
+                        help="the sdist .tar.gz or its unpacked directory, instead of downloading")
     args = parser.parse_args(argv)
     try:
-        path = fetch(force=args.force)
+        path = install(Path(args.source) if args.source else None, force=args.force)
     except edgeml.EdgeMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

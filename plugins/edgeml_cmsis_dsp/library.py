@@ -4,8 +4,9 @@ The source is the CMSIS-DSP tree inside the ``cmsisdsp`` sdist on PyPI, at
 the version of the installed ``cmsisdsp`` Python package (the features the
 model is trained on come from that package, so the device builds the same
 C). It is looked for, in order, at ``$EDGEML_CMSIS_DSP_ROOT`` (a CMSIS-DSP
-checkout or an unpacked sdist) and in the cache that
-``python -m edgeml_cmsis_dsp.fetch`` fills,
+checkout or an unpacked sdist, taken as it is) and in the cache that
+``edgeml deps cmsis-dsp`` (:meth:`CmsisDsp.install`, also
+``python -m edgeml_cmsis_dsp.fetch``) fills,
 ``${EDGEML_CACHE_DIR:-~/.cache/edgeml}/cmsisdsp-<version>``.
 
 How it is compiled (what :meth:`CmsisDsp.locate` returns):
@@ -46,8 +47,8 @@ SHIM_DIR = Path(__file__).resolve().parent / "shim"
 DEFINES = {"ARM_MATH_LOOPUNROLL": ""}
 #: Files whose presence says a directory is a CMSIS-DSP tree.
 MARKERS = ("Include/arm_math.h", "Include/arm_math_types.h", "Source/CommonTables/arm_common_tables.c")
-FETCH_HINT = ("run `python -m edgeml_cmsis_dsp.fetch` (scripts/setup.sh does) or set "
-              f"{ENV_ROOT}")
+FETCH_HINT = ("run `edgeml deps cmsis-dsp` (scripts/setup.sh does), or `edgeml deps cmsis-dsp --from PATH` with the "
+              f"{DIST} sdist or its unpacked directory, or set {ENV_ROOT}")
 
 
 def installed_version() -> str:
@@ -92,7 +93,7 @@ class CmsisDsp(edgeml.CLibrary):
     name = "cmsis-dsp"
     version = "0.1.0"
     description = ("CMSIS-DSP C source from the cmsisdsp sdist (PyPI), with a cmsis_compiler.h shim for GCC; "
-                   f"${ENV_ROOT} or `python -m edgeml_cmsis_dsp.fetch`")
+                   f"${ENV_ROOT} or `edgeml deps cmsis-dsp [--from PATH]`")
 
     def locate(self) -> edgeml.LibraryFiles:
         env = os.environ.get(ENV_ROOT)
@@ -102,12 +103,24 @@ class CmsisDsp(edgeml.CLibrary):
                 raise edgeml.IncompatibleError(
                     f"{ENV_ROOT}={env} is not a CMSIS-DSP tree (no {', '.join(m for m in MARKERS if not (root / m).is_file())}): "
                     "point it at a CMSIS-DSP checkout or an unpacked cmsisdsp sdist, or unset it and run "
-                    "`python -m edgeml_cmsis_dsp.fetch`")
+                    "`edgeml deps cmsis-dsp`")
             return self._files(root, tree_version(root))
         root = cache_dir()
         if is_tree(root):
             return self._files(root.resolve(), tree_version(root))
         raise edgeml.IncompatibleError(f"CMSIS-DSP's C source is not on this machine: {FETCH_HINT}")
+
+    def install(self, source: Path | None = None, progress: edgeml.Progress | None = None,
+                force: bool = False) -> edgeml.LibraryFiles:
+        """Put the installed cmsisdsp version's sdist tree in the cache: downloaded with pip, or from
+        ``source`` (the sdist .tar.gz, sha256-checked, or its unpacked directory, content-checked);
+        see :mod:`edgeml_cmsis_dsp.fetch`."""
+        from edgeml_cmsis_dsp import fetch
+
+        root = fetch.install(source, progress=progress, force=force)
+        if os.environ.get(ENV_ROOT) and progress is not None:
+            progress.message(f"note: {ENV_ROOT} is set, so builds use {os.environ[ENV_ROOT]}, not this copy")
+        return self._files(root.resolve(), tree_version(root))
 
     @staticmethod
     def _files(root: Path, version: str) -> edgeml.LibraryFiles:

@@ -8,6 +8,15 @@ byte size) and decodes the block's Thumb instruction lengths once per block:
 exact, unlike the per-instruction hook, which skips IT-block instructions
 whose condition fails. Without hooks the same code runs several times faster,
 so only the profiled examples carry the hook.
+
+Sections (``Program.marks``): a memory-write hook bounded to the one address
+of the mark variable (cheap: other stores do not call into Python) records,
+for each store, the value and the position in the call's block trace. A
+block belongs to the section current when it started: the block hook fires
+before a block runs and the write hook in the middle of it, so the block
+holding the store is already in the trace and counts toward the previous
+section; the new one starts with the next block. Every traced block lands in
+exactly one section, so the sections add up to the call's instructions.
 """
 
 from __future__ import annotations
@@ -104,13 +113,22 @@ class Call:
     instructions: int | None = None
 
 
+#: The section of a call's blocks before its first store to the mark variable.
+NO_MARK = -1
+
+
 @dataclass
 class BlockCounts:
-    """Executed blocks summed over the profiled calls: key (address << 16 | size) -> [executions, taken]."""
+    """Executed blocks summed over the profiled calls: key (address << 16 | size) -> [executions, taken].
+
+    With a mark variable watched, ``sections`` splits the same counts by section (section -> key ->
+    [executions, taken]) and ``writes`` counts the stores of each section number."""
 
     counts: dict[int, list[int]] = field(default_factory=dict)
     instructions: dict[int, int] = field(default_factory=dict)
     code: dict[int, bytes] = field(default_factory=dict)
+    sections: dict[int, dict[int, list[int]]] = field(default_factory=dict)
+    writes: dict[int, int] = field(default_factory=dict)
 
 
 class Machine:
@@ -121,6 +139,7 @@ class Machine:
         from unicorn import arm_const
 
         self.image, self.core = image, core
+        self._shares = (int(flash_bytes), int(ram_bytes))
         self._uc_mod = unicorn
         self.riscv = core in RISCV_CPU_MODELS
         if self.riscv:
@@ -151,7 +170,8 @@ class Machine:
         uc.mem_map(RAM_ORIGIN, _round_up(ram_bytes), unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
         uc.mem_map(STOP_PAGE, PAGE, unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC)
         io_end = max([IO_ORIGIN] + [a + n for a, n in image.symbols.values() if a >= IO_ORIGIN])
-        uc.mem_map(IO_ORIGIN, _round_up(max(io_end - IO_ORIGIN, 1)), unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self.io_map_bytes = _round_up(max(io_end - IO_ORIGIN, 1))
+        uc.mem_map(IO_ORIGIN, self.io_map_bytes, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
         # b . (Thumb) / c.j . (RISC-V): never reached, `until` stops first
         uc.mem_write(STOP_PAGE, (b"\x01\xa0" if self.riscv else b"\xfe\xe7") * (PAGE // 2))
         for seg in image.segments:
@@ -182,6 +202,10 @@ class Machine:
         self._trace = array("Q")
         self._block_hook = None
         self.blocks = BlockCounts()
+        self.mark_address: int | None = None
+        self._mark_hook = None
+        self._mark_at = array("Q")   # trace length when each store happened: the next block's index
+        self._mark_value = array("q")
 
     # -- hooks ---------------------------------------------------------------------------------
     def _on_exception(self, uc, intno, _data) -> None:
@@ -200,14 +224,43 @@ class Machine:
     def _on_block(self, _uc, address, size, _data) -> None:
         self._trace.append((address << 16) | size)
 
+    def _on_mark(self, _uc, _access, _address, _size, value, _data) -> None:
+        self._mark_at.append(len(self._trace))
+        self._mark_value.append(int(value) & 0xFFFFFFFF)
+
     # -- calls ---------------------------------------------------------------------------------
+    def watch_marks(self, address: int) -> None:
+        """Split profiled calls into sections by the 32-bit stores to ``address`` (the mark variable)."""
+        self.mark_address = int(address)
+        if self._block_hook is not None and self._mark_hook is None:
+            self._add_mark_hook()
+
+    def _add_mark_hook(self) -> None:
+        a = self.mark_address
+        self._mark_hook = self.uc.hook_add(self._uc_mod.UC_HOOK_MEM_WRITE, self._on_mark, begin=a, end=a)
+
+    def unhooked_copy(self) -> Machine:
+        """A fresh Machine on the same image holding this one's RAM and IO contents (the program's state
+        between calls), with no counting hooks. unicorn 2.1.4 keeps every store on its slow path once a
+        memory hook has been added, even after it is deleted (about 35 % slower unhooked calls, measured):
+        the runner moves the calls it does not profile to a copy that never had the mark hook."""
+        copy = Machine(self.image, self.core, *self._shares)
+        for start, size in ((RAM_ORIGIN, self.ram_map_end - RAM_ORIGIN), (IO_ORIGIN, self.io_map_bytes)):
+            copy.uc.mem_write(start, bytes(self.uc.mem_read(start, size)))
+        return copy
+
     def profile(self, on: bool) -> None:
-        """Count executed blocks from now on (``on``) or run without hooks."""
+        """Count executed blocks (and mark stores, when watched) from now on (``on``) or run without hooks."""
         if on and self._block_hook is None:
             self._block_hook = self.uc.hook_add(self._uc_mod.UC_HOOK_BLOCK, self._on_block)
+            if self.mark_address is not None:
+                self._add_mark_hook()
         elif not on and self._block_hook is not None:
             self.uc.hook_del(self._block_hook)
             self._block_hook = None
+            if self._mark_hook is not None:
+                self.uc.hook_del(self._mark_hook)
+                self._mark_hook = None
 
     def call(self, example: bytes, max_instructions: int, label: str) -> Call:
         """One call of ``edgeml_runner_call`` on ``example`` (the input buffer's bytes)."""
@@ -222,6 +275,7 @@ class Machine:
         uc.reg_write(self._ret, self._stop | self._thumb)
         self._fault = None
         self._trace = array("Q")
+        self._mark_at, self._mark_value = array("Q"), array("q")
         try:
             uc.emu_start(self.call_addr, self._stop, count=int(max_instructions))
         except self._uc_mod.UcError as exc:
@@ -304,4 +358,28 @@ class Machine:
             c[0] += ex
             c[1] += int(tk)
             total += ex * b.instructions[key]
+        if self.mark_address is not None:
+            self._count_sections(uniq, inverse, taken)
         return total
+
+    def _count_sections(self, uniq: np.ndarray, inverse: np.ndarray, taken: np.ndarray) -> None:
+        """Fold this call's blocks into :attr:`BlockCounts.sections`: block i belongs to the value of the
+        last store recorded at trace position <= i (the store's own block was traced before it ran)."""
+        b = self.blocks
+        at = np.frombuffer(self._mark_at, np.uint64).astype(np.int64) if self._mark_at else np.zeros(0, np.int64)
+        values = np.frombuffer(self._mark_value, np.int64) if self._mark_value else np.zeros(0, np.int64)
+        for v in values.tolist():
+            b.writes[v] = b.writes.get(v, 0) + 1
+        last = np.searchsorted(at, np.arange(len(inverse)), side="right") - 1
+        section = np.where(last >= 0, values[np.maximum(last, 0)] if len(values) else NO_MARK, NO_MARK)
+        names, code = np.unique(section, return_inverse=True)
+        pair = inverse.astype(np.int64) * len(names) + code
+        upair, pinv = np.unique(pair, return_inverse=True)
+        executions = np.bincount(pinv, minlength=len(upair))
+        taken_n = np.bincount(pinv, weights=taken, minlength=len(upair))
+        keys, names = uniq.tolist(), names.tolist()
+        for p, ex, tk in zip(upair.tolist(), executions.tolist(), taken_n.tolist()):
+            block, sec = divmod(p, len(names))
+            c = b.sections.setdefault(names[sec], {}).setdefault(keys[block], [0, 0])
+            c[0] += ex
+            c[1] += int(tk)

@@ -5,6 +5,11 @@ Flash and static RAM come from the linked ELF, the stack from a high-water
 mark, instructions from an exact block-hook count over the first
 ``profile_examples`` examples, cycles from :mod:`edgeml_runners.cycle_model`.
 The other examples run without hooks, for their outputs only.
+
+A program with ``marks`` (the name of its section variable) gets the same
+counts split by section in ``info["marks"]``: the emulator hooks stores to
+that one address during the profiled calls, and each section's blocks are
+priced by the same cycle-model call as the whole run's (:func:`_cycles`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from edgeml import (
     RunRequest,
 )
 from edgeml_runners import c_build, toolchain
-from edgeml_runners.emulator import CPU_MODELS, RISCV_CPU_MODELS
+from edgeml_runners.emulator import CPU_MODELS, NO_MARK, RISCV_CPU_MODELS
 
 DEFAULTS = {"profile_examples": 16, "profile_instructions": 30_000_000, "max_instructions": 200_000_000,
             "max_total_instructions": 3_000_000_000}
@@ -99,7 +104,7 @@ class EmulatorRunner(edgeml.Runner):
     def run(self, request: RunRequest) -> ProgramRun:
         import unicorn
 
-        from edgeml_runners import cycle_model, elf_image, firmware
+        from edgeml_runners import elf_image, firmware
         from edgeml_runners.emulator import Machine
 
         t0 = time.monotonic()
@@ -111,6 +116,9 @@ class EmulatorRunner(edgeml.Runner):
         fw = firmware.build(request)
         image = elf_image.read(fw.elf)
         machine = Machine(image, target.core, request.flash_bytes, request.ram_bytes)
+        if program.marks:
+            machine.watch_marks(_mark_address(program, image, machine))
+        profiler = machine   # holds the block counts; the unprofiled calls may move to a copy
         x = program.cast_inputs(request.inputs)
         n = len(x)
         k = min(opts["profile_examples"], n)
@@ -133,6 +141,9 @@ class EmulatorRunner(edgeml.Runner):
             profiled = i < k and (not counts or sum(counts) < budget)
             if i < k and not profiled:
                 k = i
+            if not profiled and machine is profiler and machine.mark_address is not None:
+                machine.profile(False)
+                machine = machine.unhooked_copy()   # unicorn stays slower once a memory hook was added
             machine.profile(profiled)
             t = time.perf_counter()
             call = machine.call(x[i].tobytes(), opts["max_instructions"],
@@ -151,14 +162,11 @@ class EmulatorRunner(edgeml.Runner):
         machine.profile(False)
         outputs = outputs[:ran]
 
-        blocks = [cycle_model.BlockProfile(address=key >> 16, code=machine.blocks.code[key], executions=c[0],
-                                           taken=c[1])
-                  for key, c in sorted(machine.blocks.counts.items())]
-        estimate = None
-        if target.core not in RISCV_CPU_MODELS:  # the cycle model prices Cortex-M instruction classes only
-            estimate = cycle_model.estimate(target.core, blocks)
-        result = self._result(request, fw, image, machine, estimate, outputs, counts, stack, ran, k, timing, t0,
+        estimate = _cycles(target.core, profiler.blocks.counts, profiler.blocks.code)
+        result = self._result(request, fw, image, profiler, estimate, outputs, counts, stack, ran, k, timing, t0,
                               unicorn)
+        if program.marks:
+            result.info["marks"] = _marks(program.marks, profiler, target.core, len(counts))
         if ran < n:
             result.examples = ran
             result.method += (f" (the first {ran} of {n} examples: runners.emulator.max_total_instructions="
@@ -225,6 +233,61 @@ class EmulatorRunner(edgeml.Runner):
                                                         "their time"},
                     "emulation_seconds": {"hooked": round(timing["hooked"], 4), "unhooked": round(timing["plain"], 4)},
                     "wall_seconds": round(time.monotonic() - t0, 4)})
+
+
+def _cycles(core: str, counts: dict[int, list[int]], code: dict[int, bytes]):
+    """The cycle model's estimate for executed blocks (key -> [executions, taken]), ``None`` on a core
+    without a cost table (RISC-V): the one path for the whole run and for each section."""
+    from edgeml_runners import cycle_model
+
+    if core in RISCV_CPU_MODELS:  # the cycle model prices Cortex-M instruction classes only
+        return None
+    blocks = [cycle_model.BlockProfile(address=key >> 16, code=code[key], executions=c[0], taken=c[1])
+              for key, c in sorted(counts.items())]
+    return cycle_model.estimate(core, blocks)
+
+
+def _mark_address(program, image, machine) -> int:
+    """Where the program's mark variable is: a 4-byte object in its RAM, else a PluginError."""
+    from edgeml_runners.linker_script import RAM_ORIGIN
+
+    name = program.marks
+    if name not in image.symbols:
+        raise edgeml.PluginError(
+            f"program '{program.name}' declares marks='{name}' but its linked image has no symbol {name}: define "
+            f"a global 'volatile uint32_t {name};' in its C and write each section number to it (the linker "
+            "drops a variable nothing writes), or set marks to ''")
+    address, size = image.symbols[name]
+    if size != 4 or not RAM_ORIGIN <= address < machine.ram_end:
+        raise edgeml.PluginError(
+            f"program '{program.name}' declares marks='{name}', but {name} is a {size}-byte object at "
+            f"0x{address:08x}, not a 4-byte variable in RAM: declare it 'volatile uint32_t {name};' (not const)")
+    return address
+
+
+def _marks(symbol: str, machine, core: str, profiled: int) -> dict:
+    """``info["marks"]``: instructions, cycles and stores per section, means per profiled example.
+
+    A block holding a store to the mark counts toward the section current when the block started
+    (:mod:`edgeml_runners.emulator`), so the sections add up to the run's instructions; what runs after
+    the last store (the rest of the entry point, the harness's return) counts toward the last section.
+    Their cycles add up to the run's up to the model's rounding of each class to whole cycles (exact on
+    M0+/M3/M4, whose costs are whole cycles). Section -1 (before the first store of an example: the
+    harness's call) is listed only when it ran instructions; a section number that was stored but ran no
+    block of its own (two stores in one block) is listed with 0 instructions."""
+    b = machine.blocks
+    per = max(1, profiled)
+    sections = []
+    for mark in sorted(set(b.sections) | set(b.writes)):
+        counts = b.sections.get(mark, {})
+        instructions = sum(c[0] * b.instructions[key] for key, c in counts.items())
+        if mark == NO_MARK and instructions == 0:
+            continue
+        estimate = _cycles(core, counts, b.code) if counts else None
+        cycles = None if core in RISCV_CPU_MODELS else round((estimate.cycles if estimate else 0) / per, 1)
+        sections.append({"mark": int(mark), "instructions": round(instructions / per, 1), "cycles": cycles,
+                         "calls": round(b.writes.get(mark, 0) / per, 1)})
+    return {"symbol": symbol, "examples": profiled, "sections": sections}
 
 
 def _harness_instructions(machine, image) -> int:

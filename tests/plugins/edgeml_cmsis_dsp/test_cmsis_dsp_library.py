@@ -71,8 +71,9 @@ def test_missing_library_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv(library.ENV_CACHE, str(tmp_path))
     with pytest.raises(edgeml.IncompatibleError) as err:
         CmsisDsp().locate()
-    assert str(err.value) == ("CMSIS-DSP's C source is not on this machine: run `python -m edgeml_cmsis_dsp.fetch` "
-                              "(scripts/setup.sh does) or set EDGEML_CMSIS_DSP_ROOT")
+    assert str(err.value) == ("CMSIS-DSP's C source is not on this machine: run `edgeml deps cmsis-dsp` "
+                              "(scripts/setup.sh does), or `edgeml deps cmsis-dsp --from PATH` with the cmsisdsp "
+                              "sdist or its unpacked directory, or set EDGEML_CMSIS_DSP_ROOT")
 
 
 def test_env_var_pointing_elsewhere_is_refused(tmp_path, monkeypatch):
