@@ -70,7 +70,7 @@ class CompiledModel:
         return next((b.size for b in self.plan.buffers if b.name == f"scratch{k}"), 0)
 
 
-def lower(graph: Graph, source: str = "model.tflite") -> list[Layer]:
+def lower(graph: Graph, source: str = "model.tflite", options: dict | None = None) -> list[Layer]:
     if graph.subgraphs != 1:
         raise edgeml.IncompatibleError(f"{source} has {graph.subgraphs} subgraphs: the CMSIS-NN backend compiles "
                                        "single-subgraph models; use backend=tflm")
@@ -88,7 +88,7 @@ def lower(graph: Graph, source: str = "model.tflite") -> list[Layer]:
             raise edgeml.IncompatibleError(
                 f"op {op.name} (layer {op.index}) has no CMSIS-NN lowering (supported: {', '.join(sorted(LOWERINGS))})"
                 ": use backend=tflm, or replace that layer")
-        layers.append(fn(Lowering(graph=graph, op=op)))
+        layers.append(fn(Lowering(graph=graph, op=op, options=dict(options or {}))))
     return layers
 
 
@@ -131,9 +131,10 @@ def scratch_for(core: str, sizes: dict[str, int]) -> int:
 
 
 def compile_model(tflite_bytes: bytes, cmsis_nn: edgeml.LibraryFiles, core: str, prefix: str = "edgeml",
-                  source: str = "model.tflite") -> CompiledModel:
+                  source: str = "model.tflite", options: dict | None = None) -> CompiledModel:
+    """``options`` go to every lowering (see :class:`edgeml_cmsis_nn.layers.base.Lowering`)."""
     graph = read_graph(tflite_bytes, source)
-    layers = lower(graph, source)
+    layers = lower(graph, source, options)
     sizes = query_scratch(layers, cmsis_nn)
     memory = plan(graph, layers, {k: scratch_for(core, s) for k, s in sizes.items()})
     names = codegen.Names(prefix)

@@ -73,6 +73,8 @@ class Graph:
     subgraphs: int = 1
 
     def tensor(self, index: int) -> Tensor:
+        if index < 0:      # an omitted optional input is -1: never the last tensor by Python's indexing
+            raise IndexError(f"tensor {index} is an omitted optional input")
         return self.tensors[index]
 
     def op_counts(self) -> dict[str, int]:

@@ -26,8 +26,11 @@ class EmlearnHeaders(edgeml.CLibrary):
     description = "emlearn's C headers (eml_trees.h, eml_fft.h...) from the installed emlearn package"
 
     def locate(self) -> edgeml.LibraryFiles:
+        import numpy as np
+
         try:
-            import emlearn
+            with np.errstate():   # emlearn/bayes.py calls numpy.seterr(all="raise") on import
+                import emlearn
         except ImportError as exc:
             raise edgeml.IncompatibleError("emlearn is not installed: run `bash scripts/setup.sh` "
                                            "(pip install emlearn==0.23.2)") from exc

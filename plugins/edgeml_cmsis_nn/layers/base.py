@@ -60,7 +60,13 @@ class Layer:
 
 @dataclass(frozen=True)
 class Lowering:
-    """What a lowering function receives: the graph and the op (read-only)."""
+    """What a lowering function receives: the graph and the op (read-only), and compile options.
+
+    ``options["wrappers"]`` (bool): call CMSIS-NN's dispatching wrappers (``arm_convolve_wrapper_s8``...)
+    the way a runtime that calls CMSIS-NN layer by layer does, instead of the one kernel chosen at
+    export. Only for measuring what the choice at export saves; deliverables never set it.
+    """
 
     graph: Graph
     op: Op
+    options: dict = field(default_factory=dict)

@@ -88,6 +88,8 @@ def lower_conv(lw: Lowering) -> Layer:
         kernel, extra = "arm_convolve_1_x_n_s8", ""
     else:
         kernel, extra = "arm_convolve_s8", "NULL, "      # no upscale-dims (transpose conv only)
+    if lw.options.get("wrappers"):
+        kernel, extra = "arm_convolve_wrapper_s8", ""
     bias = "@bias@" if p["bias"] is not None else "NULL"
     body = f"""\
 static const cmsis_nn_conv_params params = {{{-int(x.zero_point[0])}, {int(y.zero_point[0])}, {{{p['sw']}, {p['sh']}}}, {{{p['pw']}, {p['ph']}}}, {{{p['dw']}, {p['dh']}}}, {{{p['lo']}, {p['hi']}}}}};
@@ -114,6 +116,8 @@ def lower_depthwise(lw: Lowering) -> Layer:
         kernel = "arm_depthwise_conv_s8_opt"
     else:
         kernel = "arm_depthwise_conv_s8"
+    if lw.options.get("wrappers"):
+        kernel = "arm_depthwise_conv_wrapper_s8"
     bias = "@bias@" if p["bias"] is not None else "NULL"
     call_args = (f"&ctx, &params, &quant, &in_dims, @in0@, &filter_dims, @weights@, &bias_dims, {bias}, "
                  "&out_dims, @out0@")

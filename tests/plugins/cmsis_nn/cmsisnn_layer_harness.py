@@ -38,7 +38,8 @@ def cmsis_nn_root() -> Path:
 def int8_tflite(model, seed: int = 0, samples: int = 32, low: float = -1.0, high: float = 1.0,
                 **converter_attrs) -> bytes:
     """``model`` (Keras) converted to a full-INT8 flatbuffer with int8 input/output; calibrated on uniform
-    random data in [low, high] (one range per model input when sequences). ``converter_attrs`` are set on the TFLiteConverter (experimental knobs)."""
+    random data in [low, high] (one range per model input when sequences). ``converter_attrs`` are set on
+    the TFLiteConverter (experimental knobs)."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -171,8 +172,8 @@ def generate_c(tflite: bytes, lowerings: dict[str, Callable]) -> tuple[str, list
         assert not left, f"layer {k} ({layer.op.name}) leaves placeholders {left}"
         helpers.update(layer.helpers)
         bodies.append(f"    /* layer {k}: {layer.op.name} via {layer.kernel} */\n    {{\n{body}\n    }}")
-    reads = "\n".join(f"        if (fread({storage[i]}, 1, sizeof({storage[i]}), stdin) != sizeof({storage[i]})) return 0;"
-                      for i in g.inputs)
+    reads = "\n".join(f"        if (fread({b}, 1, sizeof({b}), stdin) != sizeof({b})) return 0;"
+                      for b in (storage[i] for i in g.inputs))
     writes = "\n".join(f"        fwrite({storage[o]}, 1, sizeof({storage[o]}), stdout);" for o in g.outputs)
     call_in = storage[g.inputs[0]] if single else "NULL"
     call_out = storage[g.outputs[0]] if single else "NULL"
@@ -236,4 +237,32 @@ def assert_bit_exact(tflite: bytes, lowerings: dict[str, Callable], count: int, 
             assert diff.size == 0, (f"example {n} output {k}: {diff.size} of {a.size} values differ from TFLM, "
                                     f"first at {diff[0]}: tflm {a.reshape(-1)[diff[0]]} vs C {b.reshape(-1)[diff[0]]}")
             compared += a.size
+    return compared
+
+
+def assert_bit_exact_compiled(tflite: bytes, lowerings: dict[str, Callable], count: int,
+                              targets: tuple[str, ...] = ("cortex-m4",), seed: int = 1) -> int:
+    """The whole backend on ``tflite`` (compile_model: memory plan, scratch queries, code generator), run by
+    the host runner (portable C) and, per target, by the emulator (the core's CMSIS-NN paths, e.g. the DSP
+    kernels on a Cortex-M4); every output must equal TFLM's. ``lowerings`` are registered for ops the
+    backend's table does not list yet. Returns the number of values compared."""
+    from edgeml_cmsis_nn.compiler import compile_model
+    from edgeml_cmsis_nn.host_check import cmsis_nn_files, run_compiled
+    from edgeml_cmsis_nn.layers import LOWERINGS
+
+    for name, fn in lowerings.items():
+        LOWERINGS.setdefault(name, fn)
+    inputs = np.stack([example[0][0] for example in random_inputs(tflite, count, seed)])
+    want = np.stack([w[0].reshape(-1) for w in tflm_outputs(tflite, [[x[np.newaxis]] for x in inputs])])
+    compared = 0
+    for target in targets:
+        compiled = compile_model(tflite, cmsis_nn_files(), target)
+        runs = run_compiled(compiled, inputs, runners=("host", "emulator"), target_name=target)
+        for name, run in runs.runs.items():
+            got = np.asarray(run.outputs).reshape(len(inputs), -1)
+            diff = np.argwhere(got != want)
+            assert diff.size == 0, (f"{target} {name}: {len(diff)} values differ from TFLM, first at example "
+                                    f"{diff[0][0]} value {diff[0][1]}: tflm {want[tuple(diff[0])]} vs C "
+                                    f"{got[tuple(diff[0])]}")
+            compared += got.size
     return compared
