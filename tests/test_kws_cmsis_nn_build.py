@@ -39,3 +39,14 @@ def test_kws_cmsis_nn_build_is_bit_exact_with_tflm_and_measured(tmp_path):
     deliverable = json.loads((tmp_path / "b" / "export" / "deliverable.json").read_text())
     assert mem["arena_bytes"] < deliverable["info"]["memory"]["tflm_arena_bytes"]
     assert "linked image" in report["memory"]["flash_method"]
+
+
+def test_without_cmsis_nn_the_build_stops_at_composition_with_the_install_command(tmp_path):
+    env = {**__import__("os").environ, "EDGEML_CACHE_DIR": str(tmp_path / "empty-cache")}
+    env.pop("EDGEML_CMSIS_NN_ROOT", None)
+    cmd = [sys.executable, "-m", "edgeml.cli", "run", "app=kws", "target=cortex-m4", "backend=cmsis_nn",
+           "--no-progress", f"build_dir={tmp_path / 'b'}", "tracking.enabled=false"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "edgeml deps cmsis-nn" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists()

@@ -48,7 +48,12 @@ class CmsisNnBackend(edgeml.Backend):
     accepts = ("tflite-int8",)
 
     def check(self, config: Any, target: Any) -> None:
+        """At composition: the options, and CMSIS-NN's source on this machine (its absence is refused now,
+        with the command that installs it, not after training)."""
+        from edgeml_cmsis_nn.library import CmsisNn
+
         options(config.backend)
+        CmsisNn().locate()
 
     def export(self, ctx: edgeml.StageContext, model: edgeml.CompressedModel,
                features: edgeml.FeatureSet) -> edgeml.Deliverable:
