@@ -8,6 +8,24 @@ multiplies take a documented middle), **zero-wait-state memory**. A part running
 wait states (for example a 48 MHz M0+ or an M4 above about 30 MHz without an accelerator) is slower
 than this figure by roughly its wait states times its fetch rate.
 
+Blocks split by the emulator at page boundaries are priced as one. unicorn (QEMU's translator) ends a
+block at every 1 KB page boundary and at its block size limit, not only at branches, so a loop body
+across 0x...400 runs as two blocks: A, ending at the boundary with no branch, and B, starting there.
+Priced apart, what crosses the cut is lost (an M4 load at the start of B after a load at the end of
+A costs 2 instead of 1; on the M7 A's last and B's first instruction cannot pair), and the same code
+costs up to several per cent more at another address. So when A's last instruction does not change
+control flow (no branch, return, POP/LDR to PC, TBB/TBH) and an executed block B starts at A's end
+address, A's executions -- all of them, less any the profile counts as taken (a call that stopped
+there) -- continued into B: min(that, B's executions) of B's executions are priced as the one block
+A+B (A's last instructions in front of B's: load pipelining and pairing run across the cut, and an
+IT block the cut falls in keeps B's first instructions conditional); B's other executions came from
+a jump and keep B's own price. A 32-bit instruction across the boundary runs as a block of its own,
+so a cut can make a chain A -> S -> B: B is then priced behind A and S (the M7 pairs S once, not
+with both). Several blocks ending or starting at one address share the entries in address order.
+The M0+ costs carry nothing from one instruction to the next: nothing changes
+there. A section of a run (the emulator runner's marks) takes the entries from the whole run, each
+block its share by its executions in the section, so the sections still add up to the run.
+
 Instruction classes (``thumb_classes.classify`` returns ``(class, n)``, ``n`` the register count for
 LDM/STM/PUSH/POP/VLDM/VSTM/VPUSH/VPOP and LDRD/STRD, else 0):
 
@@ -54,7 +72,8 @@ Cost tables (cycles, zero wait states; P = pipeline refill):
   (Table 3-1 lists every multiply and multiply-accumulate at 1 on the M4); SDIV/UDIV 2-12
   (early termination on the operands' magnitude: we take the middle, 7); LDR 2, but 1 when it
   follows another load or store single (3.3.2: "LDR [any] are pipelined when possible" -- we apply
-  it to a load whose predecessor in the same block is a single load or store); STR 1 (3.3.2:
+  it to a load whose predecessor -- in the same block, or the last instruction of a block the
+  emulator split from it, see above -- is a single load or store); STR 1 (3.3.2:
   "STR Rx,[Ry,#imm] is always one cycle", the write buffer); LDM/STM/PUSH/POP 1+N; LDRD/STRD 1+N
   with N=2; B<cc> 1 not taken / 1+P taken; B, BL, BX, BLX, MOV PC 1+P; TBB/TBH 2+P; LDR PC 2+P;
   POP {..,pc} 1+N+P; IT 1 (it can fold into a preceding 16-bit instruction: not modelled);
@@ -72,10 +91,11 @@ Cost tables (cycles, zero wait states; P = pipeline refill):
   (predicted branches cost about 1, a mispredicted one about 8; 2 is an assumed average), TBB/TBH
   and LDR PC 4, FPU VADD/VMUL/VFMA 1, VMLA 2, VDIV.F32/VSQRT.F32 14, VDIV.F64/VSQRT.F64 29 (Arm's
   published FPU latencies for the M7), VLDR/VSTR 1, VLDM 1+ceil(N/2). Dual issue: two neighbouring
-  instructions of a block issue together (the pair costs the larger of the two) when neither is a
-  divide, a multiple transfer, a barrier or an FPU divide/square root, at most one is a memory
-  access, at most one a multiply and at most one an FPU operation; a branch can only be the second
-  of a pair. An all-ALU stream therefore costs 0.5 cycles per instruction.
+  instructions of a block (blocks the emulator split count as one, see above) issue together (the
+  pair costs the larger of the two) when neither is a divide, a multiple transfer, a barrier or an
+  FPU divide/square root, at most one is a memory access, at most one a multiply and at most one an
+  FPU operation; a branch can only be the second of a pair. An all-ALU stream therefore costs 0.5
+  cycles per instruction.
 
 How far off it may be
 ---------------------
@@ -115,7 +135,8 @@ tests/plugins/edgeml_runners/test_cycle_model_coremark.py (run when EDGEML_COREM
 fails if the M4 -O2 ratio leaves 1.1-1.6.
 
 Speed: a 10,000-block profile (CoreMark's blocks at 10,000 distinct addresses) takes about 0.2 s on
-the first call (120 ms of capstone decoding) and 7 ms once the blocks are cached.
+the first call (120 ms of capstone decoding) and 12 ms once the blocks are cached (7 ms of it the
+per-block sums, the rest finding the blocks that fell through into another).
 
 unicorn 2.1.4 note: its cortex-m7 model rejects double-precision VFP instructions (vadd.f64 raises
 UC_ERR_INSN_INVALID), so an M7 build for the emulator uses -mfpu=fpv5-sp-d16; the f64 classes here
@@ -128,7 +149,7 @@ from dataclasses import dataclass, field
 from math import ceil
 
 import edgeml
-from edgeml_runners.thumb_classes import classify
+from edgeml_runners.thumb_classes import classify, it_left_after
 
 
 @dataclass
@@ -375,36 +396,175 @@ def _pair(classes: list[tuple[str, int]], per: list[float]) -> list[float]:
     return out
 
 
-def estimate(core: str, blocks: list[BlockProfile], *, fast_multiplier: bool = True) -> CycleEstimate:
+# -- blocks split by the emulator ------------------------------------------------------------------
+
+_Key = tuple[int, bytes]
+
+#: Boundary corrections by (core, fast multiplier, the chain ending in A, B): see :func:`_boundary`.
+_boundary_cache: dict[tuple[str, bool, tuple[_Key, ...], _Key], tuple] = {}
+
+
+def _priced(model: CoreModel, fast_multiplier: bool, key: _Key) -> tuple:
+    cached = (model.core, fast_multiplier, *key)
+    priced = _block_cache.get(cached)
+    if priced is None:
+        priced = _price_block(model, classify(key[1], key[0]), key[0])
+        _block_cache[cached] = priced
+    return priced
+
+
+def _boundary(model: CoreModel, fast_multiplier: bool, chain: tuple[_Key, ...], b: _Key) -> tuple:
+    """Per class ``(instructions, cycles not taken, cycles taken)`` that pricing B behind the blocks of
+    ``chain`` (A last, each falling through into the next) as one block adds, for one execution of B
+    entered from A: price(chain + B) - price(chain) - price(B alone). Along a chain A -> B -> C (a
+    32-bit instruction across the boundary runs as a block of its own) the sums telescope to
+    price(A + B + C) - the three prices apart, so the M7's pairing of B is not counted twice. Each
+    block is decoded with the IT state the one before it ends in, as one block would be."""
+    cache_key = (model.core, fast_multiplier, chain, b)
+    hit = _boundary_cache.get(cache_key)
+    if hit is not None:
+        return hit
+    classes: list[tuple[str, int]] = []
+    it = 0
+    for key in chain:
+        classes += classify(key[1], key[0], it)
+        it = it_left_after(key[1], key[0], it)
+    head = _price_block(model, classes, chain[0][0])
+    joined = _price_block(model, classes + classify(b[1], b[0], it), chain[0][0])
+    delta: dict[str, list[float]] = {}
+    for sign, priced in ((1, joined), (-1, head), (-1, _priced(model, fast_multiplier, b))):
+        for cls, n, c_nt, c_t in priced:
+            d = delta.setdefault(cls, [0, 0.0, 0.0])
+            d[0] += sign * n
+            d[1] += sign * c_nt
+            d[2] += sign * c_t
+    out = tuple((cls, int(d[0]), d[1], d[2]) for cls, d in sorted(delta.items()) if d != [0, 0.0, 0.0])
+    _boundary_cache[cache_key] = out
+    return out
+
+
+#: How far back a chain of split blocks is followed (a chain longer than 2 or 3 is rare).
+_CHAIN = 8
+
+
+def _chains(flows: list[tuple[_Key, _Key, int]]) -> dict[_Key, tuple[_Key, ...]]:
+    """Each block that falls through, with the blocks that fell into it in front: for A, its main
+    fall-through predecessor (most entries, then lowest address), that one's, ... up to _CHAIN blocks."""
+    main: dict[_Key, tuple[int, _Key]] = {}
+    for a, b, n in flows:
+        best = main.get(b)
+        if best is None or n > best[0]:
+            main[b] = (n, a)
+    out = {}
+    for a, _, _ in flows:
+        chain = [a]
+        while len(chain) < _CHAIN and chain[0] in main:
+            chain.insert(0, main[chain[0]][1])
+        out[a] = tuple(chain)
+    return out
+
+
+def _fall_throughs(totals: dict[_Key, list[int]]) -> list[tuple[_Key, _Key, int]]:
+    """``(A, B, n)``: n executions of block B continued from block A without a branch.
+
+    A falls through when its last instruction does not change control flow (unicorn ended it at a
+    page boundary or its block size limit, not at a branch); its executions that the profile does not
+    count as taken all went on at its end address, into the blocks starting there. B's executions
+    beyond those came from jumps. Several blocks can end or start at one address (a jump into the
+    middle of a block makes another, shorter one): A's are served in address order, each taking what
+    is left of B's executions."""
+    starts: dict[int, list[_Key]] = {}
+    for key in totals:
+        starts.setdefault(key[0], []).append(key)
+    left: dict[_Key, int] = {}
+    out = []
+    for a in sorted(a for a in totals if a[0] + len(a[1]) in starts and _falls_through(a)):
+        flow = totals[a][0] - totals[a][1]
+        for b in sorted(starts[a[0] + len(a[1])]):
+            n = min(flow, left.get(b, totals[b][0]))
+            if n > 0:
+                out.append((a, b, n))
+                left[b] = left.get(b, totals[b][0]) - n
+                flow -= n
+    return out
+
+
+#: Whether a block's last instruction leaves control flow alone, by (address, bytes).
+_falls_cache: dict[_Key, bool] = {}
+
+
+def _falls_through(key: _Key) -> bool:
+    hit = _falls_cache.get(key)
+    if hit is None:
+        classes = classify(key[1], key[0])
+        hit = _falls_cache[key] = bool(classes) and classes[-1][0] not in BRANCH_CLASSES
+    return hit
+
+
+def _totals(blocks: list[BlockProfile], what: str) -> dict[_Key, list[int]]:
+    totals: dict[_Key, list[int]] = {}
+    for b in blocks:
+        if b.executions < 0 or b.taken < 0 or b.taken > b.executions:
+            raise edgeml.DataError(
+                f"cycle model: {what}block at {b.address:#x} has executions={b.executions}, taken={b.taken}: "
+                f"taken must be between 0 and executions")
+        if b.executions:
+            t = totals.setdefault((b.address, bytes(b.code)), [0, 0])
+            t[0] += b.executions
+            t[1] += b.taken
+    return totals
+
+
+def estimate(core: str, blocks: list[BlockProfile], *, fast_multiplier: bool = True,
+             context: list[BlockProfile] | None = None) -> CycleEstimate:
     """Cycles of a block profile on ``core`` (one of ``CORES``, or the alias cortex-m0).
 
     ``fast_multiplier`` only matters for cortex-m0plus (MULS 1 cycle, else 32). A block's
     ``taken`` count prices its final instruction when that is a conditional branch; unconditional
-    branches are always priced taken."""
+    branches are always priced taken.
+
+    Blocks that the emulator split without a branch are priced as one (see the module docstring):
+    B's executions entered from A by falling through are priced with A's last instructions in front.
+    ``context`` is the whole profile that ``blocks`` is a part of (a section of a run): which block
+    fell through into which is read from it, and each block here gets the share of those entries
+    that its executions here are of its executions there, so the parts add up to the whole. It must
+    hold every block of ``blocks`` at least as often."""
     model = core_model(core, fast_multiplier=fast_multiplier)
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}   # instructions per class: whole but for an IT block's split (see _boundary)
     cycles: dict[str, float] = {}
-    for b in blocks:
-        if b.executions < 0 or b.taken < 0 or b.taken > b.executions:
-            raise edgeml.DataError(
-                f"cycle model: block at {b.address:#x} has executions={b.executions}, taken={b.taken}: "
-                f"taken must be between 0 and executions")
-        if b.executions == 0:
-            continue
-        key = (model.core, fast_multiplier, b.address, bytes(b.code))
-        priced = _block_cache.get(key)
-        if priced is None:
-            priced = _price_block(model, classify(b.code, b.address), b.address)
-            _block_cache[key] = priced
-        nt = b.executions - b.taken
-        for cls, n, c_nt, c_t in priced:
-            counts[cls] = counts.get(cls, 0) + n * b.executions
-            cycles[cls] = cycles.get(cls, 0.0) + c_nt * nt + c_t * b.taken
-    by_class = {cls: {"instructions": counts[cls], "cycles": round(cycles[cls])}
-                for cls in sorted(counts)}
+    totals = _totals(blocks, "")
+    for key, (executions, taken) in totals.items():
+        nt = executions - taken
+        for cls, n, c_nt, c_t in _priced(model, fast_multiplier, key):
+            counts[cls] = counts.get(cls, 0) + n * executions
+            cycles[cls] = cycles.get(cls, 0.0) + c_nt * nt + c_t * taken
+    whole = totals
+    if context is not None:
+        whole = _totals(context, "context ")
+        for key, (executions, _) in totals.items():
+            if whole.get(key, (0,))[0] < executions:
+                raise edgeml.DataError(
+                    f"cycle model: the block at {key[0]:#x} ran {executions} times but "
+                    f"{whole.get(key, (0,))[0]} times in the context profile: pass the whole run's blocks "
+                    f"as context")
+    if model.pipelined_loads or model.dual_issue:   # the M0+ carries nothing from one instruction to the next
+        flows = _fall_throughs(whole)
+        chains = _chains(flows)
+        for a, b, n in flows:
+            mine = totals.get(b)
+            if mine is None:
+                continue
+            entered = n * mine[0] / whole[b][0]
+            entered_t = entered * mine[1] / mine[0]   # B's final branch: taken as often as in B's profile
+            for cls, dn, d_nt, d_t in _boundary(model, fast_multiplier, chains[a], b):
+                if dn:
+                    counts[cls] = counts.get(cls, 0) + dn * entered
+                cycles[cls] = cycles.get(cls, 0.0) + d_nt * (entered - entered_t) + d_t * entered_t
+    by_class = {cls: {"instructions": round(counts.get(cls, 0)), "cycles": round(cycles[cls])}
+                for cls in sorted(cycles) if round(counts.get(cls, 0)) or round(cycles[cls])}
     return CycleEstimate(
         cycles=sum(v["cycles"] for v in by_class.values()),
-        instructions=sum(counts.values()),
+        instructions=round(sum(counts.values())),
         by_class=by_class,
         source=model.source,
         core=core,

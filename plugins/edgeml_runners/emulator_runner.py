@@ -9,7 +9,10 @@ The other examples run without hooks, for their outputs only.
 A program with ``marks`` (the name of its section variable) gets the same
 counts split by section in ``info["marks"]``: the emulator hooks stores to
 that one address during the profiled calls, and each section's blocks are
-priced by the same cycle-model call as the whole run's (:func:`_cycles`).
+priced by the same cycle-model call as the whole run's (:func:`_cycles`),
+with the whole run as context: a block unicorn split at a page boundary is
+priced as one in the sections too, even when the cut is where a section
+starts.
 """
 
 from __future__ import annotations
@@ -235,16 +238,24 @@ class EmulatorRunner(edgeml.Runner):
                     "wall_seconds": round(time.monotonic() - t0, 4)})
 
 
-def _cycles(core: str, counts: dict[int, list[int]], code: dict[int, bytes]):
+def _cycles(core: str, counts: dict[int, list[int]], code: dict[int, bytes], context: list | None = None):
     """The cycle model's estimate for executed blocks (key -> [executions, taken]), ``None`` on a core
-    without a cost table (RISC-V): the one path for the whole run and for each section."""
+    without a cost table (RISC-V): the one path for the whole run and for each section. A section passes
+    the whole run's :func:`_profile` as ``context``: a block that the emulator split (at a page boundary)
+    is priced as one with the block it fell through from, which may have run in the section before."""
     from edgeml_runners import cycle_model
 
     if core in RISCV_CPU_MODELS:  # the cycle model prices Cortex-M instruction classes only
         return None
-    blocks = [cycle_model.BlockProfile(address=key >> 16, code=code[key], executions=c[0], taken=c[1])
-              for key, c in sorted(counts.items())]
-    return cycle_model.estimate(core, blocks)
+    return cycle_model.estimate(core, _profile(counts, code), context=context)
+
+
+def _profile(counts: dict[int, list[int]], code: dict[int, bytes]) -> list:
+    """Executed blocks (key -> [executions, taken]) as the cycle model's ``BlockProfile`` list."""
+    from edgeml_runners.cycle_model import BlockProfile
+
+    return [BlockProfile(address=key >> 16, code=code[key], executions=c[0], taken=c[1])
+            for key, c in sorted(counts.items())]
 
 
 def _mark_address(program, image, machine) -> int:
@@ -272,18 +283,21 @@ def _marks(symbol: str, machine, core: str, profiled: int) -> dict:
     (:mod:`edgeml_runners.emulator`), so the sections add up to the run's instructions; what runs after
     the last store (the rest of the entry point, the harness's return) counts toward the last section.
     Their cycles add up to the run's up to the model's rounding of each class to whole cycles (exact on
-    M0+/M3/M4, whose costs are whole cycles). Section -1 (before the first store of an example: the
-    harness's call) is listed only when it ran instructions; a section number that was stored but ran no
+    M0+/M3/M4, whose costs are whole cycles, unless a block that the emulator split at a page boundary ran
+    in several sections and was also entered by jumps: its entries from the block before the cut are then
+    shared out by its executions, see :func:`_cycles`). Section -1 (before the first store of an example:
+    the harness's call) is listed only when it ran instructions; a section number that was stored but ran no
     block of its own (two stores in one block) is listed with 0 instructions."""
     b = machine.blocks
     per = max(1, profiled)
+    whole = None if core in RISCV_CPU_MODELS else _profile(b.counts, b.code)
     sections = []
     for mark in sorted(set(b.sections) | set(b.writes)):
         counts = b.sections.get(mark, {})
         instructions = sum(c[0] * b.instructions[key] for key, c in counts.items())
         if mark == NO_MARK and instructions == 0:
             continue
-        estimate = _cycles(core, counts, b.code) if counts else None
+        estimate = _cycles(core, counts, b.code, whole) if counts else None
         cycles = None if core in RISCV_CPU_MODELS else round((estimate.cycles if estimate else 0) / per, 1)
         sections.append({"mark": int(mark), "instructions": round(instructions / per, 1), "cycles": cycles,
                          "calls": round(b.writes.get(mark, 0) / per, 1)})

@@ -4,7 +4,8 @@
 and names each instruction's class (``alu``, ``load``, ``mul_mac``,
 ``branch_cond``, ``fpu_div``...) with the register count of multiple
 transfers; :mod:`edgeml_runners.cycle_model` prices the classes per core.
-Decoded blocks are cached by address and bytes.
+Decoded blocks are cached by address and bytes. An IT block's state is tracked inside a block;
+:func:`it_left_after` carries it into the block that follows, for a block unicorn ended inside one.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _BY_NAME = {name: cls for cls, names in _NAMES.items() for name in names}
 _LDM = {"ldm", "ldmia", "ldmdb", "ldmfd", "ldmea", "ldrd"}
 _STM = {"stm", "stmia", "stmdb", "stmfd", "stmea", "strd"}
 
-_cache: dict[tuple[int, bytes], list[tuple[str, int]]] = {}
+_cache: dict[tuple[int, bytes, int], tuple[list[tuple[str, int]], int]] = {}
 _md = None
 
 
@@ -116,18 +117,31 @@ def _classify_one(name: str, mnemonic: str, op_str: str, in_it: bool) -> tuple[s
     return "alu", 0
 
 
-def classify(code: bytes, address: int) -> list[tuple[str, int]]:
+def classify(code: bytes, address: int, it_left: int = 0) -> list[tuple[str, int]]:
     """``(class, n)`` for each instruction of a Thumb-2 block (``n``: registers moved by a
-    multiple transfer, else 0). Cached by ``(address, code)``. Bytes that do not decode raise
-    ``edgeml.DataError`` with the address."""
-    key = (address, bytes(code))
+    multiple transfer, else 0). ``it_left``: instructions of an IT block opened before ``code``
+    that are still to run (unicorn can end a block inside an IT block, at a page boundary: the
+    next block's first instructions are then conditional; :func:`it_left_after` gives the count).
+    Cached by ``(address, code, it_left)``. Bytes that do not decode raise ``edgeml.DataError``
+    with the address."""
+    return _decode(code, address, it_left)[0]
+
+
+def it_left_after(code: bytes, address: int, it_left: int = 0) -> int:
+    """How many instructions of an IT block are still to run after ``code``'s last instruction (0
+    unless the block ends inside one); ``it_left`` as for :func:`classify`."""
+    return _decode(code, address, it_left)[1]
+
+
+def _decode(code: bytes, address: int, it_left: int) -> tuple[list[tuple[str, int]], int]:
+    key = (address, bytes(code), int(it_left))
     hit = _cache.get(key)
     if hit is not None:
         return hit
     md = _disassembler()
     out: list[tuple[str, int]] = []
     size = 0
-    it_left = 0
+    it_left = key[2]
     for _addr, length, mnemonic, op_str in md.disasm_lite(key[1], address):
         base = mnemonic.split(".")[0]
         name = _canonical(base)
@@ -138,8 +152,8 @@ def classify(code: bytes, address: int) -> list[tuple[str, int]]:
         raise edgeml.DataError(
             f"cycle model: bytes at {address + size:#x} do not decode as Thumb-2 (block at {address:#x}, "
             f"{len(key[1])} bytes): profile the code with unicorn's Thumb mode and pass the executed bytes")
-    _cache[key] = out
-    return out
+    _cache[key] = (out, it_left)
+    return out, it_left
 
 
 _suffix_cache: dict[str, str] = {}
