@@ -1,10 +1,15 @@
 """What every runner does the same way: compile flags from a Program and its libraries, and build commands
-whose failure is a one-line error naming the cause."""
+whose failure is a one-line error naming the cause.
+
+C++ units (a source ending in .cc, .cpp or .cxx: a runtime such as TFLM is C++) are compiled with the C++
+driver (g++), -std=c++17 and the flags embedded C++ is built with (no exceptions, no RTTI, no thread-safe
+statics: TFLM's own Makefile flags), and an image holding one is linked with g++; C units are unchanged."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +20,15 @@ STRICT_FLAGS = ("-O2", "-std=c99", "-Wall", "-Wextra", "-Werror")
 #: Third-party library sources (CMSIS-DSP...) are not held to our warnings or C dialect: same
 #: optimisation, the compiler's default dialect (gnu17 for GCC 12), warnings not errors.
 LIBRARY_FLAGS = ("-O2",)
+#: The same for C++ units: our C++ is held to our warnings, a library's is not.
+STRICT_CXX_FLAGS = ("-O2", "-std=c++17", "-Wall", "-Wextra", "-Werror")
+LIBRARY_CXX_FLAGS = ("-O2", "-std=c++17")
+#: Every C++ unit, program or library: what bare-metal C++ is compiled with (TFLM's Makefile CXXFLAGS).
+#: The host harness and firmware harness are C, so the image never needs the C++ runtime's startup.
+CXX_FLAGS = ("-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics")
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+#: Units compile in parallel; their lines go to one build log.
+_LOG_LOCK = threading.Lock()
 
 
 @dataclass
@@ -27,8 +41,60 @@ class Unit:
     library: bool = False
 
     @property
+    def cplusplus(self) -> bool:
+        return self.path.endswith(CXX_SUFFIXES)
+
+    @property
     def base_flags(self) -> tuple[str, ...]:
+        if self.cplusplus:
+            return (*(LIBRARY_CXX_FLAGS if self.library else STRICT_CXX_FLAGS), *CXX_FLAGS)
         return LIBRARY_FLAGS if self.library else STRICT_FLAGS
+
+
+def cxx_for(cc: str) -> str:
+    """The C++ driver beside the C compiler ``cc`` (``.../arm-none-eabi-gcc`` -> ``.../arm-none-eabi-g++``,
+    ``gcc`` -> ``g++``, ``cc`` -> ``c++``); missing is an IncompatibleError naming it."""
+    import shutil
+
+    from edgeml import IncompatibleError
+
+    path = Path(cc)
+    name = path.name
+    if name.endswith("gcc"):
+        name = name[:-3] + "g++"
+    elif name.endswith("clang"):
+        name = name + "++"
+    elif name == "cc":
+        name = "c++"
+    found = shutil.which(str(path.with_name(name))) or shutil.which(name)
+    if found is None:
+        raise IncompatibleError(f"the program has C++ sources and {name} (the C++ driver beside {cc}) is not "
+                                "installed: install the C++ compiler of that toolchain (e.g. apt-get install g++)")
+    return found
+
+
+def compile_all(jobs: list[tuple[list[str], Path, str, bool]], log: Path, request: RunRequest) -> None:
+    """Run compile commands ``(cmd, cwd, what, cacheable)`` on every core; the first failure is raised.
+
+    Objects do not depend on the order (each has its own output), so the image is the same. A cacheable
+    command (a library's unit) goes through :mod:`edgeml_runners.object_cache`, with the request's program
+    root and work dir as the build's own directories."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from edgeml_runners import object_cache
+
+    roots = {"root": Path(request.root), "work": Path(request.work_dir)}
+
+    def one(job):
+        cmd, cwd, what, cacheable = job
+        if cacheable:
+            object_cache.compile(cmd, cwd, what, log, roots)
+        else:
+            run(cmd, cwd, what, log)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        for future in [pool.submit(one, job) for job in jobs]:
+            future.result()
 
 
 def program_flags(request: RunRequest) -> list[str]:
@@ -103,7 +169,7 @@ def run(cmd: list[str], cwd: Path, what: str, log: Path) -> subprocess.Completed
     """Run a build command, appending it and its output to ``log``; a failure is a one-line DataError
     with the first error lines."""
     res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
-    with open(log, "a") as fh:
+    with _LOG_LOCK, open(log, "a") as fh:
         fh.write(f"$ (cd {cwd}; {' '.join(cmd)})\n{res.stdout}{res.stderr}\n")
     if res.returncode != 0:
         raise DataError(f"{what} failed: {first_errors(res.stderr or res.stdout)}: fix the C")

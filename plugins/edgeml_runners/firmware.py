@@ -64,19 +64,23 @@ def build(request: RunRequest) -> Firmware:
     (work / harness.FIRMWARE_FILE).write_text(harness.firmware_harness(program))
     (work / "firmware.ld").write_text(linker_script(request.flash_bytes, request.ram_bytes, harness.CALL_SYMBOL,
                                                        small_data=riscv, io_bytes=harness.io_bytes(program)))
-    objects = []
-    for i, unit in enumerate(c_build.units(request)):
+    objects, jobs = [], []
+    units = c_build.units(request)
+    gxx = c_build.cxx_for(gcc) if any(u.cplusplus for u in units) else None
+    for i, unit in enumerate(units):
         obj = f"obj/{i:03d}_{Path(unit.path).stem}.o"
-        c_build.run([gcc, *cpu, *unit.base_flags, *flags, "-c", unit.path, "-o", str(work / obj)], unit.cwd,
-                    f"compiling {unit.path} of '{program.name}' with {Path(gcc).name}", log)
+        compiler = gxx if unit.cplusplus else gcc
+        jobs.append(([compiler, *cpu, *unit.base_flags, *flags, "-c", unit.path, "-o", str(work / obj)], unit.cwd,
+                     f"compiling {unit.path} of '{program.name}' with {Path(compiler).name}", unit.library))
         objects.append(obj)
+    c_build.compile_all(jobs, log, request)
     c_build.run([gcc, *cpu, *c_build.STRICT_FLAGS, *flags, "-c", harness.FIRMWARE_FILE, "-o", "obj/harness.o"],
                 work, f"compiling the firmware harness of '{program.name}'", log)
     elf, map_file = f"{program.name}.elf", f"{program.name}.map"
-    link = [gcc, *cpu, *(RISCV_LINK_FLAGS if riscv else LINK_FLAGS), "-T", "firmware.ld",
+    link = [gxx or gcc, *cpu, *(RISCV_LINK_FLAGS if riscv else LINK_FLAGS), "-T", "firmware.ld",
             f"-Wl,-Map={map_file}", "obj/harness.o", *objects, "-lm", "-o", elf]
     try:
-        c_build.run(link, work, f"linking '{program.name}' with {Path(gcc).name}", log)
+        c_build.run(link, work, f"linking '{program.name}' with {Path(link[0]).name}", log)
     except DataError as exc:
         overflow = _overflow(log.read_text(), request, gcc)
         if overflow:
@@ -85,8 +89,9 @@ def build(request: RunRequest) -> Firmware:
     # Kept: the image, its map, the linker script and the harness. Objects and the log are scratch.
     shutil.rmtree(work / "obj", ignore_errors=True)
     log.unlink(missing_ok=True)
+    cxx = [*c_build.STRICT_CXX_FLAGS[1:], *c_build.CXX_FLAGS] if gxx else []   # "-O2" is in common
     return Firmware(elf=work / elf, map=work / map_file, toolchain=toolchain.version(gcc),
-                    flags=[*common, *program.flags])
+                    flags=[*common, *cxx, *program.flags])
 
 
 def _overflow(log: str, request: RunRequest, gcc: str) -> str | None:

@@ -7,6 +7,7 @@ target figure: host sizes and times say nothing about the microcontroller.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -42,6 +43,17 @@ def _options(options: dict) -> dict:
     return {"sanitize": bool((options or {}).get("sanitize", False))}
 
 
+def host_cxx(cc: str) -> str:
+    """``$CXX`` or the C++ driver beside the C compiler (g++ beside gcc), for programs with C++ sources."""
+    wanted = os.environ.get("CXX")
+    if wanted:
+        found = shutil.which(wanted)
+        if found is None:
+            raise IncompatibleError(f"CXX={wanted} is not an executable: install it or unset CXX")
+        return found
+    return c_build.cxx_for(cc)
+
+
 class HostRunner(edgeml.Runner):
     """Compiles with the host gcc (-O2 -std=c99 -Wall -Wextra -Werror) and runs all examples natively."""
 
@@ -68,17 +80,21 @@ class HostRunner(edgeml.Runner):
         (work / harness.HOST_FILE).write_text(harness.host_main(program))
         sanitize = list(SANITIZE_FLAGS) if opts["sanitize"] else []
         flags = [*sanitize, *c_build.program_flags(request)]
-        objects = []
-        for i, unit in enumerate(c_build.units(request)):
+        objects, jobs = [], []
+        units = c_build.units(request)
+        cxx = host_cxx(cc) if any(u.cplusplus for u in units) else None
+        for i, unit in enumerate(units):
             obj = work / f"{i:03d}_{Path(unit.path).stem}.o"
-            c_build.run([cc, *unit.base_flags, *flags, "-c", unit.path, "-o", str(obj)], unit.cwd,
-                        f"compiling {unit.path} of '{program.name}' with the host compiler", log)
+            jobs.append(([cxx if unit.cplusplus else cc, *unit.base_flags, *flags, "-c", unit.path, "-o", str(obj)],
+                         unit.cwd, f"compiling {unit.path} of '{program.name}' with the host compiler",
+                         unit.library and not sanitize))
             objects.append(str(obj))
+        c_build.compile_all(jobs, log, dataclasses.replace(request, work_dir=work))
         c_build.run([cc, *c_build.STRICT_FLAGS, *flags, "-c", harness.HOST_FILE, "-o", "edgeml_runner_main.o"],
                     work,
                     f"compiling the host harness of '{program.name}'", log)
         exe = work / f"{program.name}.host"
-        c_build.run([cc, *sanitize, "edgeml_runner_main.o", *objects, "-lm", "-o", str(exe)], work,
+        c_build.run([cxx or cc, *sanitize, "edgeml_runner_main.o", *objects, "-lm", "-o", str(exe)], work,
                     f"linking '{program.name}' with the host compiler", log)
 
         x = program.cast_inputs(request.inputs)
