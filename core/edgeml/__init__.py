@@ -13,7 +13,7 @@ from edgeml.components import MODEL_KINDS, TASKS, App, Backend, Check, CLibrary,
 from edgeml.errors import (  # noqa: E402
     BudgetError, ConfigError, DataError, EdgeMLError, IncompatibleError, PluginError, StageOrderError,
 )
-from edgeml import csize, metrics  # noqa: E402
+from edgeml import csize, metrics, source_trees  # noqa: E402
 from edgeml.keras_models import keras_macs, save_keras  # noqa: E402
 from edgeml.plugins import hookimpl  # noqa: E402
 from edgeml.programs import LibraryFiles, Program, ProgramRun, ProgramRuns, RunRequest  # noqa: E402
@@ -26,5 +26,5 @@ __all__ = [
     "RunRequest", "Runner", "CompressedModel", "Compressor", "ConfigError", "DataError",
     "Deliverable", "DeviceCode", "Evaluation", "DeviceRun", "EdgeMLError", "FeatureSet", "Figure", "IncompatibleError", "MODEL_KINDS",
     "PluginError", "Progress", "QuantParams", "RunInfo", "StageContext", "StageOrderError", "StageRecord",
-    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "keras_macs", "metrics", "native_output_captured", "native_stderr_muted", "save_keras", "CapturedOutput", "__version__",
+    "TASKS", "TargetProfile", "TrainedModel", "ValidationInput", "csize", "hookimpl", "keras_macs", "metrics", "native_output_captured", "native_stderr_muted", "save_keras", "source_trees", "CapturedOutput", "__version__",
 ]

@@ -14,21 +14,22 @@ hash, so its content is checked instead (:data:`TREE_SHA256`, a sha256 over
 ``"<sha256 of file>  <relative path>\n"`` of every file, sorted by path,
 computed from the unpacked pinned sdist). Either way the tree is unpacked
 or copied into a temporary directory beside the cache dir and renamed into
-place once checked, so a refused or interrupted install leaves nothing.
+place once checked, so a refused or interrupted install leaves nothing
+(:func:`edgeml.source_trees.staging` and :func:`~edgeml.source_trees.put_in_place`;
+the content hash is :func:`edgeml.source_trees.content_sha256`).
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import edgeml
+from edgeml import source_trees
 from edgeml_cmsis_dsp.library import DIST, cache_dir, installed_version, is_tree
 
 #: sha256 of the sdist on PyPI per cmsisdsp version (checked against pip's download).
@@ -43,41 +44,28 @@ TREE_SHA256 = {
 STAMP = ".edgeml-sdist-sha256"
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def install_archive(archive: Path, dest: Path, expected_sha256: str) -> Path:
     """Check ``archive`` (an sdist .tar.gz) against ``expected_sha256`` and unpack its single top
     directory as ``dest``; a wrong hash or a tree that is not CMSIS-DSP is a DataError and
     leaves ``dest`` untouched."""
-    got = sha256(archive)
+    got = source_trees.file_sha256(archive)
     if got != expected_sha256:
         raise edgeml.DataError(f"{archive.name} has sha256 {got}, expected {expected_sha256}: the download is "
                                "corrupt or not the pinned release; delete it and run "
                                "`python -m edgeml_cmsis_dsp.fetch` again")
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
+    with source_trees.staging(dest) as tmp:
         try:
             with tarfile.open(archive, "r:gz") as tar:
                 tar.extractall(tmp, filter="data")
         except (tarfile.TarError, OSError) as exc:
             raise edgeml.DataError(f"{archive.name} could not be unpacked ({exc}): delete it and run "
                                    "`python -m edgeml_cmsis_dsp.fetch` again") from exc
-        tops = [p for p in Path(tmp).iterdir()]
+        tops = [p for p in tmp.iterdir()]
         if len(tops) != 1 or not is_tree(tops[0]):
             raise edgeml.DataError(f"{archive.name} does not hold one CMSIS-DSP source tree (Include/arm_math.h, "
                                    "Source/...): it is not a cmsisdsp sdist")
         (tops[0] / STAMP).write_text(expected_sha256 + "\n")
-        if dest.exists():
-            dest.rename(Path(tmp) / ".replaced")  # same file system: the old copy goes with tmp
-        tops[0].rename(dest)
-    return dest
+        return source_trees.put_in_place(tops[0], dest, tmp)
 
 
 def download(version: str, into: Path) -> Path:
@@ -95,12 +83,8 @@ def download(version: str, into: Path) -> Path:
 
 def tree_sha256(root: Path) -> str:
     """sha256 over ``"<sha256>  <relative path>\n"`` of every file under ``root`` but :data:`STAMP`, by path."""
-    root = Path(root)
-    rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != STAMP)
-    h = hashlib.sha256()
-    for rel in rels:
-        h.update(f"{sha256(root / rel)}  {rel}\n".encode())
-    return h.hexdigest()
+    return source_trees.content_sha256(
+        source_trees.select_files(root, dirs=(".",), keep=lambda rel: PurePosixPath(rel).name != STAMP))
 
 
 def install_tree(tree: Path, dest: Path, version: str) -> Path:
@@ -114,10 +98,8 @@ def install_tree(tree: Path, dest: Path, version: str) -> Path:
                                    f"{DIST} {version} sdist (.tar.gz) or its unpacked directory")
         tree = inner[0]
     expected_tree, expected_sdist = _pinned(version)
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}-") as tmp:
-        staged = Path(tmp) / "tree"
+    with source_trees.staging(dest) as tmp:
+        staged = tmp / "tree"
         shutil.copytree(tree, staged, symlinks=False, ignore=shutil.ignore_patterns(STAMP))
         got = tree_sha256(staged)
         if got != expected_tree:
@@ -126,10 +108,7 @@ def install_tree(tree: Path, dest: Path, version: str) -> Path:
                                    f"--no-binary :all: {DIST}=={version}) or an unpacked copy of it, or set "
                                    "EDGEML_CMSIS_DSP_ROOT to this tree to build with it as it is")
         (staged / STAMP).write_text(expected_sdist + "\n")
-        if dest.exists():
-            dest.rename(Path(tmp) / "replaced")
-        staged.rename(dest)
-    return dest
+        return source_trees.put_in_place(staged, dest, tmp)
 
 
 def _pinned(version: str) -> tuple[str, str]:
@@ -184,18 +163,14 @@ def install(source: Path | None = None, progress: edgeml.Progress | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edgeml_cmsis_dsp.fetch", description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="download and unpack again")
-    parser.add_argument("--from", dest="source", metavar="PATH",
-                        help="the sdist .tar.gz or its unpacked directory, instead of downloading")
-    args = parser.parse_args(argv)
-    try:
-        path = install(Path(args.source) if args.source else None, force=args.force)
-    except edgeml.EdgeMLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(f"CMSIS-DSP C source ({DIST} {installed_version()}) in {path}")
-    return 0
+    def run(source: Path | None, force: bool) -> str:
+        path = install(source, force=force)
+        return f"CMSIS-DSP C source ({DIST} {installed_version()}) in {path}"
+
+    return source_trees.run_fetch_command(argv, prog="python -m edgeml_cmsis_dsp.fetch",
+                                          description=__doc__.splitlines()[0], install=run,
+                                          source_help="the sdist .tar.gz or its unpacked directory, instead of "
+                                                      "downloading", force_help="download and unpack again")
 
 
 if __name__ == "__main__":

@@ -31,16 +31,18 @@ How it is compiled (:meth:`Tflm.locate`): include dirs root, flatbuffers'
 ``include``, gemmlowp and ruy; ``TF_LITE_STATIC_MEMORY`` (the micro build:
 no heap in TfLiteTensor handling), ``TF_LITE_DISABLE_X86_NEON`` and
 ``TF_LITE_MCU_DEBUG_LOG`` as TFLM's cortex_m_generic target sets them. Which
-files a model compiles is :mod:`edgeml_tflm.firmware_sources`.
+files a model compiles is :mod:`edgeml_tflm.firmware_sources`. Finding,
+checking and installing the tree is
+:class:`edgeml.source_trees.PinnedTree`'s work; this module holds what is
+TFLM's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import edgeml
+from edgeml import source_trees
 
 #: The pinned upstream commit (github.com/tensorflow/tflite-micro).
 COMMIT = "90b983c2b3f1480642e040bbd2ddb37b998f3424"
@@ -54,7 +56,7 @@ THIRD_PARTY = {
 #: content_hash() of the install made from that commit and those downloads.
 CONTENT_SHA256 = "c4c0dd5073004c137d474f69f170e18e54196a18d38e687d2fc33b3945614739"
 ENV_ROOT = "EDGEML_TFLM_ROOT"
-ENV_CACHE = "EDGEML_CACHE_DIR"
+ENV_CACHE = source_trees.ENV_CACHE
 FETCH_COMMAND = "edgeml deps tflm"
 #: Where a TFLM checkout keeps the third-party code after ``make third_party_downloads``; the install's
 #: ``downloads/``.
@@ -66,22 +68,13 @@ SOURCE_SUFFIXES = (".h", ".cc", ".c")
 EXCLUDED_PARTS = ("examples", "tools", "integration_tests", "python", "testing", "benchmarks", "testdata",
                   "test_data", "docs")
 MARKERS = ("tensorflow/lite/micro/micro_interpreter.h", "tensorflow/lite/schema/schema_generated.h")
-STAMP = ".edgeml-content-sha256"
+STAMP = source_trees.STAMP
 PINNED_VERSION = f"TFLM {COMMIT[:12]}"
 DEFINES = {"TF_LITE_STATIC_MEMORY": "", "TF_LITE_DISABLE_X86_NEON": "", "TF_LITE_MCU_DEBUG_LOG": ""}
 INSTALL_HINT = (f"run `{FETCH_COMMAND} --from PATH` with a tflite-micro checkout of commit {COMMIT[:12]} on which "
                 "`make -f tensorflow/lite/micro/tools/make/Makefile third_party_downloads` has run, or set "
                 f"{ENV_ROOT} to such a checkout")
-
-
-def cache_root() -> Path:
-    base = os.environ.get(ENV_CACHE) or str(Path.home() / ".cache" / "edgeml")
-    return Path(base).expanduser()
-
-
-def cache_dir() -> Path:
-    """Where ``edgeml deps tflm`` installs the pinned commit."""
-    return cache_root() / f"tflm-{COMMIT[:12]}"
+MAKE_DOWNLOADS = "make -f tensorflow/lite/micro/tools/make/Makefile third_party_downloads"
 
 
 def downloads_dir(root: Path) -> Path:
@@ -96,27 +89,18 @@ def _kept(rel: str) -> bool:
         and not parts[-1].endswith(("_test.cc", "_test.h"))
 
 
+def _header(rel: str) -> bool:
+    return PurePosixPath(rel).suffix == ".h"
+
+
 def content_map(tree: Path) -> dict[str, Path]:
     """Install path (posix, relative) -> file in ``tree`` (a checkout or an install): what is copied and hashed."""
-    tree = Path(tree)
-    out: dict[str, Path] = {}
-    for top in SOURCE_DIRS:
-        for p in sorted((tree / top).rglob("*")) if (tree / top).is_dir() else []:
-            rel = p.relative_to(tree).as_posix()
-            if p.is_file() and _kept(rel):
-                out[rel] = p
-    if (tree / "LICENSE").is_file():
-        out["LICENSE"] = tree / "LICENSE"
+    out = source_trees.select_files(tree, dirs=SOURCE_DIRS, files=("LICENSE",), keep=_kept)
     downloads = downloads_dir(tree)
     for name, (_, keep) in THIRD_PARTY.items():
-        base = downloads / name
-        for item in keep:
-            if item.endswith("/"):
-                for p in sorted((base / item).rglob("*")) if (base / item).is_dir() else []:
-                    if p.is_file() and p.suffix == ".h":
-                        out[f"{INSTALL_DOWNLOADS}/{name}/{p.relative_to(base).as_posix()}"] = p
-            elif (base / item).is_file():
-                out[f"{INSTALL_DOWNLOADS}/{name}/{item}"] = base / item
+        out.update(source_trees.select_files(
+            downloads / name, dirs=[k for k in keep if k.endswith("/")], files=[k for k in keep if not k.endswith("/")],
+            keep=_header, prefix=f"{INSTALL_DOWNLOADS}/{name}/"))
     return out
 
 
@@ -131,72 +115,43 @@ def missing_files(tree: Path) -> list[str]:
     return missing
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+TREE = source_trees.PinnedTree(
+    label="TFLM", pin=COMMIT[:12], content_sha256=CONTENT_SHA256, cache_name=f"tflm-{COMMIT[:12]}",
+    env_root=ENV_ROOT, content=content_map, missing=missing_files, stamp=STAMP,
+    words=source_trees.Wording(
+        not_found=f"TFLM's C++ source is not on this machine: {INSTALL_HINT}",
+        env_tree="a TFLM checkout with its downloads",
+        env_fix=f"run `{MAKE_DOWNLOADS}` in it, or unset it and {INSTALL_HINT.split(', or set')[0]}",
+        source_tree="tflite-micro checkout with its downloads",
+        source_fix=INSTALL_HINT,
+        give_source=f"a tflite-micro checkout (or archive) of commit {COMMIT[:12]}",
+        give_archive="a .tar.gz or .zip of a tflite-micro checkout, or the checkout directory",
+        pinned=f"tflite-micro {COMMIT[:12]} with its pinned downloads",
+        hashed="sources and downloads",
+        fix_source=(f"check out that commit, run `{MAKE_DOWNLOADS}` in it and run `{FETCH_COMMAND} --from PATH` "
+                    f"again, or set {ENV_ROOT} to the tree to build with it as it is (reported as unpinned)"),
+        no_download=f"TFLM has no download here (its third-party code needs TFLM's Makefile): {INSTALL_HINT}",
+    ))
+
+#: Where ``edgeml deps tflm`` installs the pinned commit.
+cache_dir = TREE.cache_dir
+#: sha256 over ``"<sha256>  <install path>\n"`` of every file of :func:`content_map`, in path order.
+content_hash = TREE.content_hash
+is_installed = TREE.is_installed
+#: ``None`` when :meth:`Tflm.locate` finds the source, else its one-line reason (for test skips).
+missing_reason = TREE.missing_reason
 
 
-def content_hash(tree: Path) -> str:
-    """sha256 over ``"<sha256>  <install path>\\n"`` of every file of :func:`content_map`, in path order."""
-    h = hashlib.sha256()
-    for rel, path in sorted(content_map(tree).items()):
-        h.update(f"{file_sha256(path)}  {rel}\n".encode())
-    return h.hexdigest()
-
-
-def is_installed(root: Path) -> bool:
-    try:
-        return not missing_files(root) and (Path(root) / STAMP).read_text().strip() == CONTENT_SHA256
-    except OSError:
-        return False
-
-
-def missing_reason() -> str | None:
-    """``None`` when :meth:`Tflm.locate` finds the source, else its one-line reason (for test skips)."""
-    try:
-        Tflm().locate()
-    except edgeml.EdgeMLError as exc:
-        return str(exc)
-    return None
-
-
-class Tflm(edgeml.CLibrary):
+class Tflm(source_trees.PinnedTreeLibrary):
     """TFLM's C++ source at the pinned commit, with flatbuffers, gemmlowp and ruy headers."""
 
     name = "tflm"
     version = "0.1.0"
     description = (f"TensorFlow Lite for Microcontrollers C++ source (Apache-2.0) at commit {COMMIT[:12]} with its "
                    f"flatbuffers/gemmlowp/ruy headers; ${ENV_ROOT} or `{FETCH_COMMAND} --from PATH`")
+    tree = TREE
 
-    def locate(self) -> edgeml.LibraryFiles:
-        env = os.environ.get(ENV_ROOT)
-        if env:
-            root = Path(env).expanduser().resolve()
-            missing = missing_files(root)
-            if missing:
-                raise edgeml.IncompatibleError(
-                    f"{ENV_ROOT}={env} is not a TFLM checkout with its downloads (no {', '.join(missing[:2])}): "
-                    f"run `make -f tensorflow/lite/micro/tools/make/Makefile third_party_downloads` in it, or "
-                    f"unset it and {INSTALL_HINT.split(', or set')[0]}")
-            got = content_hash(root)
-            return self._files(root, PINNED_VERSION if got == CONTENT_SHA256 else
-                               f"TFLM unpinned checkout (content sha256 {got[:12]})")
-        root = cache_dir()
-        if is_installed(root):
-            return self._files(root.resolve(), PINNED_VERSION)
-        raise edgeml.IncompatibleError(f"TFLM's C++ source is not on this machine: {INSTALL_HINT}")
-
-    def install(self, source: Path | None = None, progress: edgeml.Progress | None = None,
-                force: bool = False) -> edgeml.LibraryFiles:
-        """Install the pinned commit into the cache (see :mod:`edgeml_tflm.fetch`)."""
-        from edgeml_tflm import fetch
-
-        root = fetch.install(source, progress=progress, force=force)
-        if os.environ.get(ENV_ROOT) and progress is not None:
-            progress.message(f"note: {ENV_ROOT} is set, so builds use {os.environ[ENV_ROOT]}, not this copy")
-        return self._files(root.resolve(), PINNED_VERSION)
-
-    @staticmethod
-    def _files(root: Path, version: str) -> edgeml.LibraryFiles:
+    def library_files(self, root: Path, version: str) -> edgeml.LibraryFiles:
         downloads = downloads_dir(root)
         return edgeml.LibraryFiles(
             root=root, version=version, defines=dict(DEFINES), flags=[],

@@ -44,13 +44,15 @@ def int8_tflite(model, seed: int = 0, samples: int = 32, low: float = -1.0, high
 
     rng = np.random.default_rng(seed)
     shapes = [tuple(int(d) for d in t.shape[1:]) for t in model.inputs]
+    names = [t.name.split(":")[0] for t in model.inputs]
 
     lows = list(low) if isinstance(low, (list, tuple)) else [low] * len(shapes)
     highs = list(high) if isinstance(high, (list, tuple)) else [high] * len(shapes)
 
     def rep():
         for _ in range(samples):
-            yield [rng.uniform(lo, hi, (1,) + s).astype(np.float32) for s, lo, hi in zip(shapes, lows, highs)]
+            # By name: the converter does not keep the Keras model's input order.
+            yield {n: rng.uniform(lo, hi, (1,) + s).astype(np.float32) for n, s, lo, hi in zip(names, shapes, lows, highs)}
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]

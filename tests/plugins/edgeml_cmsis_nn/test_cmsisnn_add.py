@@ -20,8 +20,8 @@ def _lowerings():
 def _two_inputs(shape_a, shape_b, relu=False):
     import tensorflow as tf
 
-    a = tf.keras.Input(shape=shape_a, batch_size=1)
-    b = tf.keras.Input(shape=shape_b, batch_size=1)
+    a = tf.keras.Input(shape=shape_a, batch_size=1, name="in_a")
+    b = tf.keras.Input(shape=shape_b, batch_size=1, name="in_b")
     y = tf.keras.layers.Add()([a, b])
     if relu:
         y = tf.keras.layers.ReLU()(y)

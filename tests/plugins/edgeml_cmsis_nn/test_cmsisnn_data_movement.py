@@ -98,8 +98,8 @@ def test_concatenation_of_two_model_inputs_bit_exact(tmp_path):
     """Inputs calibrated on different ranges: the converter gives both the output's quantization."""
     import tensorflow as tf
 
-    a = tf.keras.Input(shape=(3, 4), batch_size=1)
-    b = tf.keras.Input(shape=(3, 2), batch_size=1)
+    a = tf.keras.Input(shape=(3, 4), batch_size=1, name="in_a")
+    b = tf.keras.Input(shape=(3, 2), batch_size=1, name="in_b")
     model = tf.keras.Model([a, b], tf.keras.layers.Concatenate(axis=-1)([a, b]))
     _check(int8_tflite(model, low=(-1.0, -8.0), high=(1.0, 3.0)), {"CONCATENATION"}, tmp_path)
 
