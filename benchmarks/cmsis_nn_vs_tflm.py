@@ -1,11 +1,12 @@
-"""CMSIS-NN backend vs TFLM on the same .tflite: per layer and per model, on one Cortex-M core.
+"""CMSIS-NN backend vs TFLM on the same .tflite: per layer and per model, on one Cortex-M core, measured
+against measured.
 
     python benchmarks/cmsis_nn_vs_tflm.py                        # builds/*-cmsis_nn + the MLPerf Tiny DS-CNN, cortex-m4
     python benchmarks/cmsis_nn_vs_tflm.py --build builds/kws-cortex-m4-cmsis_nn --core cortex-m0plus
     python benchmarks/cmsis_nn_vs_tflm.py --examples 8 --json /tmp/cmsis_nn_vs_tflm.json
-    python benchmarks/cmsis_nn_vs_tflm.py --tiny --no-builds --examples 1   # a 16-channel, 2-block DS-CNN
+    python benchmarks/cmsis_nn_vs_tflm.py --tiny --no-builds --examples 1 --tflm-kernels reference   # for tests
 
-Three columns per model:
+Columns per model:
 
 * CMSIS-NN: edgeml's CMSIS-NN backend (plugins/edgeml_cmsis_nn) compiles the .tflite to C that calls the
   one s8 kernel chosen per layer at export. The emulator runner links it with arm-none-eabi-gcc for the
@@ -16,21 +17,31 @@ Three columns per model:
   ``arm_convolve_wrapper_s8`` / ``arm_depthwise_conv_wrapper_s8`` (and ``arm_softmax_s8``), the way a
   runtime that calls CMSIS-NN layer by layer does. The difference to the first column is what choosing
   the kernel at export saves.
-* TFLM: its C++ is not built into firmware here (no registry ships its sources), so its cycles are the
-  ESTIMATE edgeml's report gives a TFLM model (core/edgeml/report.py ``estimate_latency``: MACs x the
-  target profile's cycles/MAC per layer kind, params/target/<core>.yaml ``latency_model``); its RAM is the
-  smallest arena tflite-micro's host interpreter (64-bit) allocates and invokes the model in, found by
-  bisection, which holds the input and output tensors; its flash is the .tflite alone.
+* TFLM + CMSIS-NN kernels and TFLM (reference kernels), measured (``--tflm-kernels``): TFLM's C++ (the
+  ``tflm`` C library, ``edgeml deps tflm --from PATH``) built into firmware for the core with the tflm
+  backend's generated model array, op resolver and init/invoke, by the same emulator runner
+  (benchmarks/tflm_firmware.py): instructions and cycles of one invoke (init apart, listed once), flash
+  by origin from the linker map (model array, TFLM framework, kernels, CMSIS-NN, glue, libc), RAM = the
+  linked image's static RAM (the arena TFLM uses on this 32-bit target, from arena_used_bytes(), and the
+  interpreter's objects) + the stack high-water mark. Per layer from a probe build whose interpreter has a
+  profiler hook marking each op (first example only; TFLM has no marks of its own).
+* TFLM estimate: what edgeml's report gives a TFLM model without a measurement
+  (core/edgeml/report.py ``estimate_latency``: MACs x the target profile's cycles/MAC per layer kind,
+  params/target/<core>.yaml ``latency_model``); its RAM is the smallest arena tflite-micro's host
+  interpreter (64-bit) allocates and invokes the model in, found by bisection; its flash is the .tflite
+  alone. Kept beside the measurements so the reader sees the estimate's error. Without the ``tflm``
+  library (or with ``--tflm-kernels none``) it is the only TFLM column.
 
 Models: every build dir given with --build (DIR/compress/model.tflite; inputs: the first N rows of
 DIR/preprocess/x_test.npy quantized with the model input's scale and zero point), by default every
 builds/*-cmsis_nn that exists, and always the MLPerf Tiny KWS DS-CNN with random weights (benchmarks/ds_cnn.py,
 cached under ${EDGEML_CACHE_DIR:-~/.cache/edgeml}/bench/).
 
-Bit-exactness: the emulated outputs of both CMSIS-NN builds are compared with tflite-micro's (the
-device's truth) on the same examples. A model that does not fit the target's model share of RAM or
-flash is linked with more room for the measurement, and the table says so. Prints figures; asserts
-nothing (``--json`` also writes them, without paths outside the repository or wall-clock times).
+Bit-exactness: the emulated outputs of every build (both CMSIS-NN builds, both TFLM firmwares) are
+compared with the tflite_micro Python interpreter's (the device's truth) on the same examples. A model
+that does not fit the target's model share of RAM or flash is linked with more room for the measurement,
+and the table says so. Prints figures; asserts nothing (``--json`` also writes them, without paths outside
+the repository or wall-clock times).
 """
 
 from __future__ import annotations
@@ -53,11 +64,16 @@ import ds_cnn
 import edgeml
 
 CORES = ("cortex-m4", "cortex-m7", "cortex-m0plus")
-SCHEMA = "edgeml.bench.cmsis_nn_vs_tflm/1"
+SCHEMA = "edgeml.bench.cmsis_nn_vs_tflm/2"
 #: runners.emulator.profile_instructions: count every example asked for (the default stops near 30 M).
 PROFILE_ALL = 1 << 40
 #: RAM and flash (bytes, whole share) a model that does not fit the target's share is linked with.
 ROOMY = 4 << 20
+#: --tflm-kernels: which TFLM firmwares are built and measured.
+TFLM_CHOICES = {"both": ("cmsis_nn", "reference"), "reference": ("reference",), "cmsis_nn": ("cmsis_nn",),
+                "none": ()}
+TFLM_LABELS = {"cmsis_nn": "TFLM + CMSIS-NN kernels", "reference": "TFLM (reference kernels)"}
+TFLM_INSTALL = "edgeml deps tflm --from PATH"
 QUOTED = ("CMSIS-NN 99f736a called layer by layer, GCC 12 -O2, cortex-m4: 7.70 M instructions (2.90/MAC); "
           "published STM32L4R5 board figures: 3.4 cycles/MAC (X-CUBE-AI) to 8.2 (TFLM reference kernels)")
 QUOTED_LABEL = "quoted from the issue, not measured here"
@@ -189,7 +205,8 @@ def _run_roomy(compiled, inputs, core, options) -> edgeml.ProgramRuns:
                            config=config, registry=load_registry(), target=profile)
 
 
-def parity(outputs: np.ndarray, want: np.ndarray) -> dict[str, Any]:
+def parity(outputs: np.ndarray, want: np.ndarray, against: str = "TFLM") -> dict[str, Any]:
+    """Outputs vs the tflite_micro interpreter's (``against`` names it in the text)."""
     n = len(want)
     got = np.asarray(outputs).reshape(len(outputs), -1)
     if len(got) != n:
@@ -197,12 +214,12 @@ def parity(outputs: np.ndarray, want: np.ndarray) -> dict[str, Any]:
                 "text": f"MISMATCH: ran {len(got)} of {n} examples"}
     bad = np.where((got != want).any(axis=1))[0]
     if not len(bad):
-        return {"bit_exact": True, "examples": n, "text": f"bit-exact with TFLM on {_examples(n)}"}
+        return {"bit_exact": True, "examples": n, "text": f"bit-exact with {against} on {_examples(n)}"}
     i = int(bad[0])
     j = int(np.where(got[i] != want[i])[0][0])
     return {"bit_exact": False, "examples": n, "differing_examples": len(bad),
-            "text": f"MISMATCH with TFLM: {len(bad)} of {n} examples differ (first: example {i}, output {j}: "
-                    f"{int(got[i, j])} vs TFLM {int(want[i, j])})"}
+            "text": f"MISMATCH with {against}: {len(bad)} of {n} examples differ (first: example {i}, output {j}: "
+                    f"{int(got[i, j])} vs {int(want[i, j])})"}
 
 
 def _r(v: float | None, digits: int = 4) -> float | None:
@@ -245,7 +262,66 @@ def cmsis_side(compiled, em: Emulated, want: np.ndarray, macs: int, profile) -> 
     }
 
 
-def measure(case: Case, core: str) -> dict[str, Any]:
+def tflm_unavailable() -> str | None:
+    """Why TFLM's firmware cannot be built here (one line naming the install command), or None."""
+    try:
+        from edgeml_tflm.library import Tflm, missing_reason
+
+        reason = missing_reason()
+        if reason is None:
+            Tflm().locate()
+    except Exception as exc:   # noqa: BLE001 - any failure to find the library means: estimate only
+        reason = f"{type(exc).__name__}: {exc}"
+    if reason is None:
+        return None
+    reason = " ".join(str(reason).split())
+    return reason if TFLM_INSTALL in reason else f"{reason}; install it with `{TFLM_INSTALL}`"
+
+
+def tflm_side(res: dict[str, Any], want: np.ndarray, macs: int, profile) -> dict[str, Any]:
+    """One measured TFLM firmware (tflm_firmware.measure_tflm) in the figures' common shape."""
+    flash, ram, static = int(res["flash"]), int(res["ram"]), int(res["static_ram"])
+    ops = res["per_op"]
+    return {
+        "kernels": res["kernels"],
+        "instructions": _r(res["instructions"], 2),
+        **timing(res["cycles"], macs, profile),
+        "init_instructions": res["init_instructions"],
+        "flash": {"bytes": flash, "by_origin": res["flash_by_origin"], "sections": res["flash_sections"],
+                  "method": f"{res['methods']['flash']}; by origin from the linker map"},
+        "ram": {"bytes": ram, "arena": int(res["arena"]), "arena_allocated": int(res["arena_allocated"]),
+                "stack": int(res["stack"]), "other_static": static - int(res["arena"]),
+                "method": f"{res['methods']['ram']}; arena = TFLM's arena_used_bytes() on the target (holds the "
+                          "input and output tensors), other = the interpreter's objects, the arena's alignment "
+                          "slack, libc"},
+        "fits_share": {"ram": ram <= profile.ram_budget_bytes, "flash": flash <= profile.flash_budget_bytes},
+        "note": res["note"], "build_note": res["build_note"],
+        "parity": parity(res["outputs"], want, "tflite_micro"),
+        "per_op": ops["ops"], "between_ops": ops["between_ops"], "probe_setup": ops["setup"],
+        "per_op_minus_invoke": res["per_op_minus_invoke"],
+        "methods": {"instructions": res["methods"]["instructions"], "cycles": res["methods"]["cycles"],
+                    "build": res["methods"]["build"], "per_op": res["methods"]["per_op"]},
+    }
+
+
+def measure_tflm_sides(case: Case, core: str, kernels: tuple[str, ...], want: np.ndarray, macs: int,
+                       profile) -> tuple[dict[str, Any], dict[str, str]]:
+    """The measured TFLM firmwares asked for; a firmware that cannot be built or run for this model is
+    left out with its one-line reason (the estimate stays)."""
+    import tflm_firmware
+
+    sides, skipped = {}, {}
+    for k in kernels:
+        try:
+            res = tflm_firmware.measure_tflm(case.tflite, case.inputs, core, k)
+        except edgeml.EdgeMLError as exc:
+            skipped[k] = f"{type(exc).__name__}: {exc}"
+            continue
+        sides[k] = tflm_side(res, want, macs, profile)
+    return sides, skipped
+
+
+def measure(case: Case, core: str, tflm_kernels: tuple[str, ...] = ()) -> dict[str, Any]:
     from edgeml.report import estimate_latency
     from edgeml_cmsis_nn.compiler import compile_model
     from edgeml_cmsis_nn.host_check import cmsis_nn_files, run_tflm, target
@@ -289,6 +365,20 @@ def measure(case: Case, core: str) -> dict[str, Any]:
 
     cmsis = cmsis_side(compiled, ours, want, macs, profile)
     wraps = cmsis_side(wrapped, theirs, want, macs, profile)
+    measured, skipped = measure_tflm_sides(case, core, tflm_kernels, want, macs, profile)
+    per_layer_tflm = {}
+    for k, side in measured.items():
+        if [o["op"] for o in side["per_op"]] == [layer.op.name for layer in compiled.layers]:
+            per_layer_tflm[k] = side["per_op"]
+        else:
+            skipped[f"{k} per layer"] = "TFLM's ops differ from the compiled layers: no per-layer TFLM figures"
+    for r in rows:
+        if r["layer"] >= 0 and per_layer_tflm:
+            r["tflm"] = {}
+            for k, ops in per_layer_tflm.items():
+                o, m = ops[r["layer"]], r["macs"]
+                r["tflm"][k] = {"instructions": o["instructions"], "cycles": o["cycles"],
+                                "cycles_per_mac": _r(o["cycles"] / m) if m and o["cycles"] is not None else None}
     tflm = {
         **timing(estimate["cycles"], macs, profile),
         "instructions": None,
@@ -319,10 +409,25 @@ def measure(case: Case, core: str) -> dict[str, Any]:
         "name": case.name, "source": case.source, "examples": len(case.inputs),
         "macs": macs, "macs_by_kind": dict(summary.macs_by_kind), "macs_method": MACS_METHOD,
         "compiled_macs": int(compiled.macs), "expected_macs": case.expected_macs,
-        "layers": rows, "cmsis_nn": cmsis, "wrappers": wraps, "tflm": tflm,
+        "layers": rows, "cmsis_nn": cmsis, "wrappers": wraps, "tflm_estimate": tflm,
+        "tflm_measured": measured, "tflm_not_measured": skipped, "summary": summarize(cmsis, measured),
         "wrappers_minus_cmsis_nn": diff, "layout_artifact_layers": layout,
         "reference": case.reference, "notes": notes,
     }
+
+
+def summarize(cmsis: dict[str, Any], measured: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """CMSIS-NN backend vs each measured TFLM firmware: both figures and TFLM / CMSIS-NN."""
+    out = {}
+    for k, t in measured.items():
+        row = {}
+        for key, a, b in (("instructions", cmsis["instructions"], t["instructions"]),
+                          ("cycles", cmsis["cycles"], t["cycles"]),
+                          ("flash_bytes", cmsis["flash"]["bytes"], t["flash"]["bytes"]),
+                          ("ram_bytes", cmsis["ram"]["bytes"], t["ram"]["bytes"])):
+            row[key] = {"cmsis_nn": a, "tflm": b, "tflm_over_cmsis_nn": _r(b / a, 3) if a and b is not None else None}
+        out[k] = row
+    return out
 
 
 # -- printing ----------------------------------------------------------------------------------------------
@@ -352,8 +457,15 @@ def _examples(n: int) -> str:
     return f"{n} example" + ("" if n == 1 else "s")
 
 
+def _x(a, b) -> str:
+    """``b`` over ``a`` as a ratio (TFLM over ours)."""
+    return "-" if a in (None, 0) or b is None else f"x{b / a:.2f}"
+
+
 def print_model(res: dict[str, Any], profile, origin: str = "") -> None:
-    c, w, t, d = res["cmsis_nn"], res["wrappers"], res["tflm"], res["wrappers_minus_cmsis_nn"]
+    c, w, t, d = res["cmsis_nn"], res["wrappers"], res["tflm_estimate"], res["wrappers_minus_cmsis_nn"]
+    measured = res["tflm_measured"]
+    tm = [(k, measured[k]) for k in ("cmsis_nn", "reference") if k in measured]
     mhz = profile.clock_hz / 1e6
     print(f"\n== {res['name']} on {profile.name} ({mhz:g} MHz) ==")
     print(f"  model: {res['source']}" + (f" ({origin})" if origin else "") + f", {_examples(res['examples'])} emulated")
@@ -367,53 +479,86 @@ def print_model(res: dict[str, Any], profile, origin: str = "") -> None:
         same = "as" if res["expected_macs"] == res["macs"] else "NOT as"
         print(f"  {same} the shape gives: {res['expected_macs']:,} (~{res['expected_macs'] / 1e6:.2f} M)")
 
+    # Per layer: CMSIS-NN and its wrappers; the TFLM estimate here unless TFLM was measured per layer (then
+    # in the second table, beside the measurements).
+    tflm_rows = any("tflm" in r for r in res["layers"])
     head = ["#", "op", "CMSIS-NN kernel", "MACs", "instr", "cycles", "cyc/MAC", "wrappers instr", "d instr",
-            "d cycles", "TFLM cycles", "TFLM cyc/MAC"]
-    sub = ["", "", "", "", "emulated", "cycle model", "", "emulated", "wrap - ours", "wrap - ours", "estimate",
-           "estimate"]
+            "d cycles"] + ([] if tflm_rows else ["TFLM cycles", "TFLM cyc/MAC"])
+    sub = ["", "", "", "", "emulated", "cycle model", "", "emulated", "wrap - ours", "wrap - ours"] + \
+        ([] if tflm_rows else ["estimate", "estimate"])
     body = []
     for r in res["layers"]:
         cn, wr, te = r["cmsis_nn"], r["wrappers"], r["tflm_estimate"]
         dc = None if cn["cycles"] is None or wr["cycles"] is None else wr["cycles"] - cn["cycles"]
         body.append([str(r["layer"]) if r["layer"] >= 0 else "-", r["op"], _kernel(r["kernel"]), _n(r["macs"] or None),
                      _n(cn["instructions"]), _n(cn["cycles"]), _n(cn["cycles_per_mac"], 2), _n(wr["instructions"]),
-                     _n(wr["instructions"] - cn["instructions"], sign=True), _n(dc, sign=True), _n(te["cycles"]),
-                     _n(te["cycles_per_mac"], 2)])
+                     _n(wr["instructions"] - cn["instructions"], sign=True), _n(dc, sign=True)]
+                    + ([] if tflm_rows else [_n(te["cycles"]), _n(te["cycles_per_mac"], 2)]))
     total = ["", "total", "", _n(res["macs"]), _n(sum(r["cmsis_nn"]["instructions"] for r in res["layers"])),
              _n(c["cycles"]), _n(c["cycles_per_mac"], 2), _n(sum(r["wrappers"]["instructions"] for r in res["layers"])),
-             _n(d["instructions"], sign=True), _n(d["cycles"], sign=True), _n(t["cycles"]), _n(t["cycles_per_mac"], 2)]
+             _n(d["instructions"], sign=True), _n(d["cycles"], sign=True)] + \
+        ([] if tflm_rows else [_n(t["cycles"]), _n(t["cycles_per_mac"], 2)])
     print("\n  Per layer (per inference, mean over the examples; wrappers = CMSIS-NN's dispatching wrappers):")
-    print(_table([head, sub, *body, total], right=set(range(3, 12))))
+    print(_table([head, sub, *body, total], right=set(range(3, len(head)))))
+    if tflm_rows:
+        print_tflm_layers(res)
 
     fc, fw = c["flash"], w["flash"]
     rc, rw = c["ram"], w["ram"]
     share = f"{profile.ram_budget_bytes:,} B RAM, {profile.flash_budget_bytes:,} B flash"
+    cols = [c, w] + [m for _, m in tm]
+
+    def each(fmt) -> list[str]:
+        return [fmt(x) for x in cols]
+
+    def origin(m, *keys) -> str:
+        return " | ".join(f"{m['flash']['by_origin'].get(k, 0):,}" for k in keys)
+
+    per_mac = (lambda x: _n(x["instructions"] / res["macs"] if res["macs"] and x["instructions"] else None, 2))
     rows = [
-        ["", "CMSIS-NN (kernel chosen at export)", "CMSIS-NN via wrappers", "TFLM"],
+        ["", "CMSIS-NN (kernel chosen at export)", "CMSIS-NN via wrappers", *(TFLM_LABELS[k] for k, _ in tm),
+         "TFLM estimate"],
         ["instructions", f"{_n(c['instructions'])}  emulated",
-         f"{_n(w['instructions'])} ({_n(d['instructions'], sign=True)})", "not measured"],
+         f"{_n(w['instructions'])} ({_n(d['instructions'], sign=True)})",
+         *(f"{_n(m['instructions'])}  emulated" for _, m in tm), "not estimated"],
+        ["  init, once", "none (static plan)", "none (static plan)",
+         *(f"{_n(m['init_instructions'])}  AllocateTensors..." for _, m in tm), "-"],
         ["cycles", f"{_n(c['cycles'])}  cycle model", f"{_n(w['cycles'])} ({_n(d['cycles'], sign=True)})",
-         f"{_n(t['cycles'])}  estimate"],
-        [f"ms at {mhz:g} MHz", _n(c["ms"], 2), _n(w["ms"], 2), f"{_n(t['ms'], 2)}  estimate"],
-        ["cycles/MAC", _n(c["cycles_per_mac"], 2), _n(w["cycles_per_mac"], 2),
-         f"{_n(t['cycles_per_mac'], 2)}  estimate"],
-        ["instructions/MAC", *(_n(x["instructions"] / res["macs"] if res["macs"] else None, 2) for x in (c, w)), "-"],
-        [f"energy uJ at {profile.active_mw:g} mW", _n(c["energy_uj"], 1), _n(w["energy_uj"], 1),
+         *(f"{_n(m['cycles'])}  cycle model" for _, m in tm), f"{_n(t['cycles'])}  estimate"],
+        [f"ms at {mhz:g} MHz", *each(lambda x: _n(x["ms"], 2)), f"{_n(t['ms'], 2)}  estimate"],
+        ["cycles/MAC", *each(lambda x: _n(x["cycles_per_mac"], 2)), f"{_n(t['cycles_per_mac'], 2)}  estimate"],
+        ["instructions/MAC", *each(per_mac), "-"],
+        [f"energy uJ at {profile.active_mw:g} mW", *each(lambda x: _n(x["energy_uj"], 1)),
          f"{_n(t['energy_uj'], 1)}  estimate"],
         ["flash B", f"{fc['bytes']:,}  linked ELF", f"{fw['bytes']:,} ({d['flash_bytes']:+,})",
-         f"{t['flash']['bytes']:,}  .tflite + interpreter code, not measured"],
+         *(f"{m['flash']['bytes']:,}  linked ELF" for _, m in tm), f"{t['flash']['bytes']:,}  .tflite only"],
         ["  constants | code + rest", f"{fc['constants']:,} | {fc['code_and_rest']:,}",
-         f"{fw['constants']:,} | {fw['code_and_rest']:,}", ""],
+         f"{fw['constants']:,} | {fw['code_and_rest']:,}",
+         *(f"{origin(m, 'model array')} | {m['flash']['bytes'] - m['flash']['by_origin'].get('model array', 0):,}"
+           for _, m in tm), ""],
+    ]
+    if tm:
+        rows += [
+            ["  model array | TFLM framework", "", "", *(origin(m, "model array", "TFLM framework") for _, m in tm), ""],
+            ["  kernels: TFLM's | CMSIS-NN", "", "", *(origin(m, "TFLM kernels", "CMSIS-NN") for _, m in tm), ""],
+            ["  glue | libc/libm/libgcc | align", "", "",
+             *(origin(m, "generated glue + harness", "libc/libm/libgcc", "alignment") for _, m in tm), ""],
+        ]
+    rows += [
         ["peak RAM B", f"{rc['bytes']:,}  ELF + stack + I/O", f"{rw['bytes']:,} ({d['ram_bytes']:+,})",
+         *(f"{m['ram']['bytes']:,}  ELF + stack" for _, m in tm),
          f"{t['ram']['bytes']:,}  arena, host interpreter, 64-bit"],
         ["  arena | I/O | stack | other", *(f"{r['arena']:,} | {r['io_buffers']:,} | {r['stack']:,} | "
                                             f"{r['other_static']:,}" for r in (rc, rw)),
-         "arena incl. input + output tensors"],
+         *(f"{m['ram']['arena']:,} | in arena | {m['ram']['stack']:,} | {m['ram']['other_static']:,}"
+           for _, m in tm), "arena incl. input + output tensors"],
         [f"fits {profile.name} share", _fits(c["fits_share"]), _fits(w["fits_share"]),
+         *(_fits(m["fits_share"]) + (" (measured linked with more room)" if m["note"] else "") for _, m in tm),
          _fits(t["fits_share"]) + " (arena only)"],
-        ["outputs", c["parity"]["text"], w["parity"]["text"], "(the reference)"],
+        ["outputs", c["parity"]["text"], w["parity"]["text"], *(m["parity"]["text"] for _, m in tm), "-"],
     ]
-    print(f"\n  Per inference ({profile.name} model share: {share}):")
+    print(f"\n  Per inference ({profile.name} model share: {share}; outputs compared with the tflite_micro "
+          "interpreter's):")
     print(_table(rows, right=set()))
     both = c["parity"]["bit_exact"] and w["parity"]["bit_exact"]
     print(f"\n  {c['parity']['text']} (both builds)" if both else
@@ -432,19 +577,88 @@ def print_model(res: dict[str, Any], profile, origin: str = "") -> None:
         print(f"  WARNING: the wrappers run fewer instructions than the export-time kernel on layer(s) {slower}")
     if res["layout_artifact_layers"]:
         print(f"  note, layer(s) {res['layout_artifact_layers']}: {LAYOUT_NOTE}")
-    for label, side in (("CMSIS-NN", c), ("wrappers", w)):
+    for label, side in (("CMSIS-NN", c), ("wrappers", w), *((TFLM_LABELS[k], m) for k, m in tm)):
         if side["note"]:
             print(f"  note, {label}: {side['note']}")
-    print(f"  TFLM cycles: {t['cycles_method']}")
+    for note in sorted({m["build_note"] for _, m in tm if m["build_note"]}):
+        print(f"  note, TFLM: {note}")
+    for k, why in res["tflm_not_measured"].items():
+        print(f"  note, TFLM {k}: not measured: {why}")
+    if tm:
+        build = tm[0][1]["methods"]["build"].split(", linked for")[0]
+        print(f"  TFLM measured: TFLM's C++ (tflm library) built with the tflm backend's generated model array, op "
+              f"resolver and init/invoke; {build}; per layer: the probe build, see the per-layer table")
+    print(f"  TFLM estimate cycles: {t['cycles_method']}")
     if profile.latency_model is not None and "CMSIS-NN" in profile.latency_model.source:
-        print(f"    (the {profile.name} profile's cycles/MAC come from CMSIS-NN kernels, so this prices TFLM with "
-              "CMSIS-NN kernels; TFLM's reference kernels are slower: see the quoted board figures)")
-    print(f"  TFLM RAM: {t['ram']['method']}")
+        print(f"    (the {profile.name} profile's cycles/MAC come from CMSIS-NN kernels, so the estimate prices TFLM "
+              "with CMSIS-NN kernels; TFLM's reference kernels are slower"
+              + (": see the measured column)" if "reference" in measured else ": see the quoted board figures)"))
+    print(f"  TFLM estimate RAM: {t['ram']['method']}")
     print(f"  CMSIS-NN cycles: {c['methods']['cycles']}")
     for note in res["notes"]:
         print(f"  note: {note}")
     if res["reference"]:
         print(f"  for scale ({res['reference']['label']}): {res['reference']['text']}")
+    print(summary_line(res, profile))
+
+
+def print_tflm_layers(res: dict[str, Any]) -> None:
+    """Per layer, CMSIS-NN vs the measured TFLM firmwares (probe build, first example) and the estimate."""
+    kinds = [k for k in ("cmsis_nn", "reference") if k in res["tflm_measured"]]
+    short = {"cmsis_nn": "TFLM+CMSIS-NN", "reference": "TFLM ref"}
+    head = ["#", "op", "MACs", "CMSIS-NN cycles"]
+    sub = ["", "", "", "cycle model"]
+    for k in kinds:
+        head += [f"{short[k]} instr", f"{short[k]} cycles", "cyc/MAC", "x ours"]
+        sub += ["emulated", "cycle model", "", "cycles"]
+    head += ["TFLM cycles", "TFLM cyc/MAC"]
+    sub += ["estimate", "estimate"]
+    body = []
+    for r in res["layers"]:
+        if r["layer"] < 0:
+            continue
+        row = [str(r["layer"]), r["op"], _n(r["macs"] or None), _n(r["cmsis_nn"]["cycles"])]
+        for k in kinds:
+            m = r["tflm"][k]
+            row += [_n(m["instructions"]), _n(m["cycles"]), _n(m["cycles_per_mac"], 2),
+                    _x(r["cmsis_nn"]["cycles"], m["cycles"])]
+        row += [_n(r["tflm_estimate"]["cycles"]), _n(r["tflm_estimate"]["cycles_per_mac"], 2)]
+        body.append(row)
+    between = ["-", "(interpreter between ops)", "", ""]
+    total = ["", "total (probe's Invoke)", _n(res["macs"]),
+             _n(sum(r["cmsis_nn"]["cycles"] or 0 for r in res["layers"] if r["layer"] >= 0))]
+    for k in kinds:
+        m = res["tflm_measured"][k]
+        b = m["between_ops"]
+        between += [_n(b["instructions"]), _n(b["cycles"]), "", ""]
+        ti = sum(o["instructions"] for o in m["per_op"]) + b["instructions"]
+        tc = sum(o["cycles"] or 0 for o in m["per_op"]) + (b["cycles"] or 0)
+        total += [_n(ti), _n(tc), _n(tc / res["macs"] if res["macs"] else None, 2), ""]
+    between += ["", ""]
+    total += [_n(res["tflm_estimate"]["cycles"]), _n(res["tflm_estimate"]["cycles_per_mac"], 2)]
+    print("\n  Per layer, TFLM measured (the first example, from the probe build whose interpreter marks each op "
+          "through a profiler hook;\n  x ours = TFLM cycles / CMSIS-NN backend cycles) beside the TFLM estimate:")
+    print(_table([head, sub, *body, between, total], right=set(range(2, len(head)))))
+
+
+def summary_line(res: dict[str, Any], profile) -> str:
+    """One line: the CMSIS-NN backend vs each measured TFLM firmware (or the estimate when none was)."""
+    c, sm = res["cmsis_nn"], res["summary"]
+    kinds = [k for k in ("cmsis_nn", "reference") if k in sm]
+    head = f"  summary, {res['name']} on {profile.name}: CMSIS-NN backend vs "
+    if not kinds:
+        t = res["tflm_estimate"]
+        return (head + f"TFLM estimate (TFLM not measured): cycles {_n(c['cycles'])} vs {_n(t['cycles'])} "
+                f"({_x(c['cycles'], t['cycles'])}); flash {c['flash']['bytes']:,} B vs .tflite {t['flash']['bytes']:,} B; "
+                f"RAM {c['ram']['bytes']:,} B vs host arena {t['ram']['bytes']:,} B")
+    head += " | ".join(TFLM_LABELS[k] for k in kinds) + ": "
+    parts = []
+    for key, label, unit in (("instructions", "instructions", ""), ("cycles", "cycles", ""),
+                             ("flash_bytes", "flash", " B"), ("ram_bytes", "RAM", " B")):
+        ours = sm[kinds[0]][key]["cmsis_nn"]
+        theirs = " | ".join(f"{_n(sm[k][key]['tflm'])}{unit} ({_x(ours, sm[k][key]['tflm'])})" for k in kinds)
+        parts.append(f"{label} {_n(ours)}{unit} vs {theirs}")
+    return head + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -456,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--examples", type=int, default=4, help="examples emulated per model (default 4)")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     ap.add_argument("--tiny", action="store_true", help="a 16-channel, 2-block DS-CNN (for tests)")
+    ap.add_argument("--tflm-kernels", default="both", choices=tuple(TFLM_CHOICES),
+                    help="which TFLM firmwares to build and measure (default both; none: the estimate only)")
     ap.add_argument("--cache-dir", type=Path,
                     help="where the DS-CNN .tflite is cached (default ${EDGEML_CACHE_DIR:-~/.cache/edgeml}/bench)")
     args = ap.parse_args(argv)
@@ -469,9 +685,14 @@ def main(argv: list[str] | None = None) -> int:
     cases = [build_case(b, args.examples) for b in builds]
     cases.append(ds_cnn_case(ds_cnn.TINY if args.tiny else ds_cnn.DsCnnSpec(), args.examples, args.cache_dir))
     profile = target(args.core)
+    tflm_kernels = TFLM_CHOICES[args.tflm_kernels]
+    why_not = tflm_unavailable() if tflm_kernels else None
+    if why_not:
+        print(f"note: TFLM is the estimate only (its firmware is not built): {why_not}")
+        tflm_kernels = ()
     results = []
     for case in cases:
-        res = measure(case, args.core)
+        res = measure(case, args.core, tflm_kernels)
         print_model(res, profile, case.origin)
         results.append(res)
     if args.json:
@@ -480,7 +701,10 @@ def main(argv: list[str] | None = None) -> int:
                           "ram_budget_bytes": profile.ram_budget_bytes,
                           "flash_budget_bytes": profile.flash_budget_bytes,
                           "latency_model_source": profile.latency_model.source if profile.latency_model else None},
-               "examples": args.examples, "models": results}
+               "examples": args.examples, "tflm_kernels": list(tflm_kernels),
+               # Not the reason itself: it may name a local path (EDGEML_TFLM_ROOT).
+               "tflm_not_built": None if not why_not else f"the tflm C library was not found: `{TFLM_INSTALL}`",
+               "models": results}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
         print(f"\nfigures written to {args.json}")
