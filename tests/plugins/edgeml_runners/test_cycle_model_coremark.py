@@ -1,6 +1,6 @@
 """The cycle model against Arm's published CoreMark/MHz: CoreMark (fetched by whoever runs the
 tests, never committed) built for cortex-m4 at -O2 with benchmarks/cycle_model_check.py's own port,
-run in unicorn for 1 and 2 iterations. The band is the one cycle_model.py's docstring documents
+run in unicorn for 1 and 2 iterations. The band is the one cost_tables.py's docstring documents
 ("How far off it may be"): GCC-built integer code predicted 10-60 % slower than Arm's figure."""
 
 from __future__ import annotations
