@@ -94,7 +94,9 @@ def edgeml_register_c_libraries() -> list[CLibrary]:
 
     A :class:`edgeml.CLibrary` named in ``Program.libraries`` (a DSP or
     model library's headers and sources) is located on this machine when a runner builds the
-    program; the library's files are never copied into a deliverable.
+    program; the library's files are never copied into a deliverable. ``edgeml deps`` lists
+    them, and ``edgeml deps NAME [--from PATH]`` calls the library's ``install`` (a pinned,
+    checksummed source tree: see :mod:`edgeml.source_trees`).
     """
 
 
